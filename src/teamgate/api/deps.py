@@ -1,0 +1,117 @@
+"""Request dependencies: the unit of work, who is calling (API key, session), CSRF, the current team."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from teamgate import errors
+from teamgate.domain.tokens import same
+from teamgate.email.outbox import WAKE_DISPATCHER
+from teamgate.runtime import Runtime
+from teamgate.services import accounts, api_keys, teams
+from teamgate.services.context import Actor, TeamContext
+from teamgate.storage.models import Session
+
+SESSION_COOKIE = "teamgate_session"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.rt
+
+
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed before the response is sent, rolled back on any error."""
+    rt = runtime(request)
+    async with rt.sessions() as db:
+        async with db.begin():
+            yield db
+        if db.info.pop(WAKE_DISPATCHER, False) and rt.dispatcher is not None:
+            rt.dispatcher.wake()
+
+
+Db = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
+Rt = Annotated[Runtime, Depends(runtime)]
+
+
+@dataclass(frozen=True)
+class Auth:
+    actor: Actor | None
+    session: Session | None = None
+    session_token: str | None = None
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def presented_api_key(request: Request) -> str | None:
+    if key := request.headers.get("x-api-key"):
+        return key.strip()
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value else None
+
+
+async def authenticate(request: Request, db: Db, rt: Rt) -> Auth:
+    """An API key header wins; else the session cookie. A cookie-authenticated unsafe request
+    must carry X-CSRF-Token. A wrong key is 401; a stale cookie is simply anonymous."""
+    ip, agent = client_ip(request), request.headers.get("user-agent", "")[:400] or None
+    if (secret := presented_api_key(request)) is not None:
+        key = await api_keys.authenticate(db, rt, secret)
+        if key is None:
+            raise errors.Unauthenticated("The API key is unknown or revoked.")
+        return Auth(Actor(kind="api_key", id=key.id, name=key.name, api_key=key, ip=ip, user_agent=agent))
+    token = request.cookies.get(SESSION_COOKIE)
+    found = await accounts.resolve_session(db, rt, token) if token else None
+    if found is None:
+        return Auth(None)
+    session, user = found
+    if request.method in UNSAFE_METHODS:
+        sent = request.headers.get("x-csrf-token", "")
+        if not sent or not same(sent, accounts.csrf_token(rt, token)):
+            raise errors.CsrfFailed("Send the X-CSRF-Token header you got at sign-in (GET /api/v1/me shows it).")
+    actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=agent)
+    return Auth(actor, session=session, session_token=token)
+
+
+Authenticated = Annotated[Auth, Depends(authenticate)]
+
+
+def caller(auth: Authenticated) -> Actor:
+    if auth.actor is None:
+        raise errors.Unauthenticated("Sign in, or send an API key in X-API-Key or Authorization: Bearer.")
+    return auth.actor
+
+
+def session_auth(auth: Authenticated) -> Auth:
+    if auth.session is None:
+        if auth.actor is not None:
+            raise errors.Forbidden("This route is for signed-in people, not API keys.")
+        raise errors.Unauthenticated("Sign in first.")
+    return auth
+
+
+SessionAuth = Annotated[Auth, Depends(session_auth)]
+
+
+async def team_context(request: Request, db: Db, rt: Rt, actor: Annotated[Actor, Depends(caller)],
+                       auth: Authenticated) -> TeamContext:
+    """The current team: the API key's team; else X-Team-Id; else the session's active team."""
+    requested = request.headers.get("x-team-id")
+    if actor.api_key is not None:
+        if requested and requested != actor.api_key.team_id:
+            raise errors.Forbidden("An API key acts only in its own team.")
+        team_id = actor.api_key.team_id
+    else:
+        team_id = requested or (auth.session.active_team_id if auth.session else None)
+    if not team_id:
+        raise errors.BadRequest("No current team: send X-Team-Id, or choose one with PUT /api/v1/me/active-team.")
+    return await teams.context_for(db, rt, actor, team_id)
+
+
+Team = Annotated[TeamContext, Depends(team_context)]

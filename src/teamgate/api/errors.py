@@ -1,0 +1,81 @@
+"""The one place that turns errors into RFC 9457 problem+json responses. No stack trace leaves."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from teamgate import errors
+
+log = logging.getLogger("teamgate.api")
+
+STATUS = {
+    "bad_request": 400, "invitation_expired": 400, "invitation_accepted": 400, "invitation_revoked": 400,
+    "invitation_declined": 400,
+    "unauthenticated": 401, "invalid_credentials": 401,
+    "forbidden": 403, "role_not_allowed": 403, "email_mismatch": 403, "csrf_failed": 403,
+    "not_found": 404, "invitation_not_found": 404, "method_not_allowed": 405,
+    "already_member": 409, "invitation_pending": 409, "invitation_not_pending": 409, "account_exists": 409,
+    "seat_limit_reached": 409,
+    "validation_error": 422, "rate_limited": 429, "service_unavailable": 503, "internal_error": 500,
+}
+HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 422: "validation_error", 429: "rate_limited"}
+
+
+def problem(request: Request, *, status: int, code: str, title: str, detail: str,
+            errors_: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
+            **extra) -> JSONResponse:
+    body = {"type": f"urn:teamgate:problem:{code}", "title": title, "status": status, "detail": detail, "code": code,
+            **extra, "requestId": getattr(request.state, "request_id", None)}
+    if errors_:
+        body["errors"] = errors_
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def _field(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _message(error: dict) -> str:
+    # Only pydantic's message: the rejected input may be a password and is never echoed back.
+    return error.get("msg", "is invalid").removeprefix("Value error, ")
+
+
+async def on_domain_error(request: Request, exc: errors.TeamgateError) -> JSONResponse:
+    return problem(request, status=STATUS.get(exc.code, 400), code=exc.code, title=exc.title, detail=exc.detail,
+                   errors_=exc.errors, **{k: v for k, v in exc.extra.items() if v is not None})
+
+
+async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errs = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errs):
+        return problem(request, status=400, code="bad_request", title="Bad request",
+                       detail="The request body is not valid JSON.")
+    return problem(request, status=422, code="validation_error", title="Validation failed",
+                   detail="Some fields are missing or invalid.",
+                   errors_=[{"field": _field(tuple(e.get("loc", ()))), "message": _message(e)} for e in errs])
+
+
+async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = HTTP_CODES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal_error")
+    return problem(request, status=exc.status_code, code=code, title=code.replace("_", " ").capitalize(),
+                   detail=str(exc.detail), headers=getattr(exc, "headers", None))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("request.failed", extra={"request_id": getattr(request.state, "request_id", None)})
+    return problem(request, status=500, code="internal_error", title="Internal error",
+                   detail="Something went wrong on our side. The request id helps us find it.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.TeamgateError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,65 @@
+"""Stored records to response models (and nothing else)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from teamgate.api import schemas as s
+from teamgate.domain.invitation import effective_status
+from teamgate.storage.models import ApiKey, AuditEvent, Invitation, Membership, Task, Team, User
+
+
+def user(u: User) -> s.UserOut:
+    return s.UserOut.model_validate(u)
+
+
+def team(t: Team) -> s.TeamOut:
+    return s.TeamOut.model_validate(t)
+
+
+def member(m: Membership, u: User) -> s.MemberOut:
+    return s.MemberOut(user_id=u.id, email=u.email, first_name=u.first_name, last_name=u.last_name, role=m.role,
+                       is_owner=m.is_owner, joined_at=m.created_at)
+
+
+def task(t: Task, assignee_ids: list[str]) -> s.TaskOut:
+    return s.TaskOut(id=t.id, title=t.title, description=t.description, assignee_ids=assignee_ids,
+                     created_at=t.created_at)
+
+
+def api_key(k: ApiKey) -> s.ApiKeyOut:
+    return s.ApiKeyOut(id=k.id, name=k.name, role=k.role, prefix=k.prefix, created_by=k.created_by_user_id,
+                       created_at=k.created_at, last_used_at=k.last_used_at, revoked_at=k.revoked_at)
+
+
+def audit_event(e: AuditEvent) -> s.AuditEventOut:
+    return s.AuditEventOut(id=e.id, action=e.action, actor=s.Ref(type=e.actor_type, id=e.actor_id),
+                           target=s.Ref(type=e.target_type, id=e.target_id) if e.target_type else None,
+                           ip=e.ip, user_agent=e.user_agent, data=e.data or {}, created_at=e.created_at)
+
+
+def inviter(i: Invitation) -> s.Ref:
+    if i.invited_by_api_key_id:
+        return s.Ref(type="api_key", id=i.invited_by_api_key_id, name=i.inviter_name)
+    return s.Ref(type="user", id=i.invited_by_user_id, name=i.inviter_name)
+
+
+def invitation(i: Invitation, now: datetime) -> s.InvitationOut:
+    return s.InvitationOut(
+        id=i.id, team_id=i.team_id, email=i.email, role=i.role, status=effective_status(i.status, i.expires_at, now),
+        task_ids=list(i.task_ids or []), expires_at=i.expires_at, created_at=i.created_at, invited_by=inviter(i),
+        accepted_by=i.accepted_by_user_id, accepted_at=i.accepted_at, declined_at=i.declined_at,
+        revoked_at=i.revoked_at, send_count=i.send_count, last_sent_at=i.last_sent_at,
+        delivery=s.DeliveryOut(status=i.delivery_status, attempts=i.delivery_attempts,
+                               last_error=i.delivery_last_error, sent_at=i.delivery_sent_at))
+
+
+def issued(i: Invitation, now: datetime, token: str, url: str) -> s.InvitationIssued:
+    return s.InvitationIssued(**invitation(i, now).model_dump(), token=token, accept_url=url)
+
+
+def page(items: list, limit: int, convert) -> dict:
+    """A page of `limit` items; we fetch one more than asked to know whether another page exists."""
+    more = len(items) > limit
+    items = items[:limit]
+    return {"data": [convert(x) for x in items], "nextCursor": s.encode_cursor(items[-1].id) if more else None}

@@ -1,0 +1,56 @@
+"""The invitee's side, by token: validate (public, changes nothing), accept, decline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from teamgate.api import present
+from teamgate.api import schemas as s
+from teamgate.api.deps import Authenticated, Db, Rt, client_ip
+from teamgate.api.routes.common import set_session_cookie
+from teamgate.services import accounts, invitation_links
+
+router = APIRouter(prefix="/team-invitations", tags=["invitations"])
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+@router.get("/validate/{token}", response_model=s.InvitationPreview)
+async def validate(token: Annotated[str, Path(max_length=128)], response: Response, db: Db, rt: Rt):
+    found = await invitation_links.describe(db, rt, token)
+    response.headers.update(NO_STORE)
+    i = found.invitation
+    return s.InvitationPreview(
+        id=i.id, email=i.email, role=i.role, status="pending", expires_at=i.expires_at,
+        team=s.TeamBrief(id=found.team.id, name=found.team.name), invited_by=present.inviter(i),
+        tasks=[s.TaskBrief.model_validate(t) for t in found.tasks], account_exists=found.account_exists)
+
+
+@router.post("/accept", response_model=s.AcceptOut)
+async def accept(body: s.AcceptIn, request: Request, response: Response, auth: Authenticated, db: Db, rt: Rt):
+    """A new person sends password and names; an existing account must be signed in (with CSRF)."""
+    signed_in_user = auth.actor.user if auth.session is not None else None
+    done = await invitation_links.accept(
+        db, rt, token=body.token, signed_in=signed_in_user, password=body.password, first_name=body.first_name,
+        last_name=body.last_name, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+    if auth.session is not None:
+        auth.session.active_team_id = done.team.id
+        csrf = accounts.csrf_token(rt, auth.session_token)
+    else:
+        started = await accounts.start_session(db, rt, done.user, active_team_id=done.team.id, ip=client_ip(request),
+                                               user_agent=request.headers.get("user-agent"))
+        set_session_cookie(response, rt, started.token)
+        csrf = accounts.csrf_token(rt, started.token)
+    response.headers.update(NO_STORE)
+    return s.AcceptOut(user=present.user(done.user), team=present.team(done.team), role=done.membership.role,
+                       invitation=present.invitation(done.invitation, rt.clock.now()),
+                       account_created=done.account_created, csrf_token=csrf)
+
+
+@router.post("/decline", response_model=s.DeclineOut)
+async def decline(body: s.DeclineIn, request: Request, response: Response, db: Db, rt: Rt):
+    invitation = await invitation_links.decline(db, rt, token=body.token, ip=client_ip(request),
+                                                user_agent=request.headers.get("user-agent"))
+    response.headers.update(NO_STORE)
+    return s.DeclineOut(id=invitation.id, status=invitation.status, declined_at=invitation.declined_at)

@@ -1,0 +1,297 @@
+"""Request and response models. Inputs are closed (unknown fields refused) and bounded;
+JSON is camelCase (snake_case accepted on input); times are UTC with a `Z`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic.alias_generators import to_camel
+
+from teamgate.domain.passwords import MAX_LENGTH as PASSWORD_MAX
+
+
+def _no_control_characters(value: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must not contain control characters or line breaks")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control_characters)]
+Name = Annotated[Text, Field(min_length=1, max_length=100)]
+EmailText = Annotated[Text, Field(min_length=1, max_length=320)]
+Password = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+Token = Annotated[str, Field(min_length=1, max_length=128)]
+Ident = Annotated[str, Field(min_length=1, max_length=40)]
+RoleName = Annotated[str, Field(min_length=1, max_length=64)]
+Utc = Annotated[datetime, PlainSerializer(lambda d: d.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), return_type=str)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, serialize_by_alias=True, validate_by_name=True,
+                              from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class Page(Output, Generic[T]):
+    data: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    """The id a page continues after; None for the first page. ValueError if it is not ours."""
+    if not cursor:
+        return None
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError("invalid cursor") from None
+    if "_" not in value or len(value) > 40:
+        raise ValueError("invalid cursor")
+    return value
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+class LoginIn(Input):
+    email: EmailText
+    password: Password
+
+
+class SetupIn(Input):
+    token: Token
+    email: EmailText
+    password: Password
+    first_name: Name
+    last_name: Name
+
+
+class ActiveTeamIn(Input):
+    team_id: Ident
+
+
+class TeamCreate(Input):
+    name: Name
+    seat_limit: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+
+
+class MemberUpdate(Input):
+    role: RoleName
+
+
+class TransferIn(Input):
+    user_id: Ident
+
+
+class TaskCreate(Input):
+    title: Annotated[Text, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=5000)] = ""
+    assignee_ids: Annotated[list[Ident], Field(max_length=100)] = []
+
+
+class TaskUpdate(Input):
+    title: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, Field(max_length=5000)] | None = None
+    assignee_ids: Annotated[list[Ident], Field(max_length=100)] | None = None
+
+
+class ApiKeyCreate(Input):
+    name: Name
+    role: RoleName
+
+
+class InvitationCreate(Input):
+    email: EmailText
+    role: RoleName
+    task_ids: Annotated[list[Ident], Field(max_length=100)] = []
+    expires_in_days: Annotated[int, Field(ge=1, le=30)] | None = None
+    send_email: bool = True
+
+
+class ResendIn(Input):
+    expires_in_days: Annotated[int, Field(ge=1, le=30)] | None = None
+    send_email: bool = True
+
+
+class AcceptIn(Input):
+    token: Token
+    password: Password | None = None
+    first_name: Name | None = None
+    last_name: Name | None = None
+
+
+class DeclineIn(Input):
+    token: Token
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+class UserOut(Output):
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+    is_system_owner: bool
+    created_at: Utc
+
+
+class TeamOut(Output):
+    id: str
+    name: str
+    seat_limit: int | None
+    created_at: Utc
+
+
+class MembershipOut(Output):
+    team: TeamOut
+    role: str
+    is_owner: bool
+
+
+class MeOut(Output):
+    user: UserOut
+    memberships: list[MembershipOut]
+    active_team_id: str | None
+    csrf_token: str
+
+
+class SignedInOut(Output):
+    user: UserOut
+    csrf_token: str
+
+
+class MemberOut(Output):
+    user_id: str
+    email: str
+    first_name: str
+    last_name: str
+    role: str
+    is_owner: bool
+    joined_at: Utc
+
+
+class TaskOut(Output):
+    id: str
+    title: str
+    description: str
+    assignee_ids: list[str]
+    created_at: Utc
+
+
+class ApiKeyOut(Output):
+    id: str
+    name: str
+    role: str
+    prefix: str
+    created_by: str | None
+    created_at: Utc
+    last_used_at: Utc | None
+    revoked_at: Utc | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str
+
+
+class Ref(Output):
+    type: str
+    id: str | None
+    name: str | None = None
+
+
+class AuditEventOut(Output):
+    id: str
+    action: str
+    actor: Ref
+    target: Ref | None
+    ip: str | None
+    user_agent: str | None
+    data: dict[str, Any]
+    created_at: Utc
+
+
+class DeliveryOut(Output):
+    status: str
+    attempts: int
+    last_error: str | None
+    sent_at: Utc | None
+
+
+class InvitationOut(Output):
+    id: str
+    team_id: str
+    email: str
+    role: str
+    status: str
+    task_ids: list[str]
+    expires_at: Utc
+    created_at: Utc
+    invited_by: Ref
+    accepted_by: str | None
+    accepted_at: Utc | None
+    declined_at: Utc | None
+    revoked_at: Utc | None
+    send_count: int
+    last_sent_at: Utc | None
+    delivery: DeliveryOut
+
+
+class InvitationIssued(InvitationOut):
+    token: str
+    accept_url: str
+
+
+class TaskBrief(Output):
+    id: str
+    title: str
+    description: str
+
+
+class TeamBrief(Output):
+    id: str
+    name: str
+
+
+class InvitationPreview(Output):
+    id: str
+    email: str
+    role: str
+    status: str
+    expires_at: Utc
+    team: TeamBrief
+    invited_by: Ref
+    tasks: list[TaskBrief]
+    account_exists: bool
+
+
+class AcceptOut(Output):
+    user: UserOut
+    team: TeamOut
+    role: str
+    invitation: InvitationOut
+    account_created: bool
+    csrf_token: str
+
+
+class DeclineOut(Output):
+    id: str
+    status: str
+    declined_at: Utc | None
+
+
+class HealthOut(Output):
+    status: str
+    checks: dict[str, str] = {}

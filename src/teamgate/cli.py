@@ -1,0 +1,215 @@
+"""The `teamgate` command: serve, migrate, and setup commands for scripts and operators.
+
+Each command opens its own unit of work. With --json, a command that creates something prints
+exactly one JSON object; errors go to stderr with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from teamgate import errors
+from teamgate.app import build_runtime, create_app
+from teamgate.config import Settings
+from teamgate.domain.emails import normalize_email
+from teamgate.runtime import Runtime
+from teamgate.services import accounts, api_keys, invitations, teams
+from teamgate.services.context import Actor, TeamContext, system_owner_role
+from teamgate.storage.db import migrate as run_migrations
+from teamgate.storage.db import migrations_current, unit_of_work
+from teamgate.storage.repositories import accounts as accounts_repo
+from teamgate.storage.repositories import teams as teams_repo
+
+app = typer.Typer(help="teamgate: team invitations you can run yourself.", no_args_is_help=True,
+                  add_completion=False)
+users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+teams_app = typer.Typer(help="Manage teams.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(teams_app, name="teams")
+app.add_typer(keys_app, name="api-keys")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def in_transaction(work: Callable[[AsyncSession, Runtime], Awaitable[Any]]) -> Any:
+    """Run `work` in one committed transaction; domain errors become a message on stderr."""
+
+    async def main() -> Any:
+        rt = build_runtime(Settings())
+        try:
+            if rt.settings.is_sqlite:
+                await run_migrations(rt.engine)
+            async with unit_of_work(rt.sessions) as db:
+                return await work(db, rt)
+        finally:
+            await rt.engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except errors.TeamgateError as exc:
+        fail(f"{exc.code}: {exc.detail}")
+
+
+def emit(as_json: bool, data: dict[str, Any], human: str) -> None:
+    typer.echo(json.dumps(data) if as_json else human)
+
+
+async def _team_context(db: AsyncSession, rt: Runtime, team_id: str, as_email: str | None) -> TeamContext:
+    """The CLI acts as a named member (by default the team's owner), so the usual rules apply."""
+    if as_email is None:
+        owner = await teams_repo.owner(db, team_id)
+        if owner is None:
+            raise errors.NotFound(f"No team {team_id}.")
+        user = await accounts_repo.user_by_id(db, owner.user_id)
+    else:
+        user = await accounts_repo.user_by_email(db, normalize_email(as_email))
+        if user is None:
+            raise errors.NotFound(f"No account for {as_email}.")
+    return await teams.context_for(db, rt, Actor(kind="user", id=user.id, name=user.name, user=user), team_id)
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+          port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+          no_dispatcher: Annotated[bool, typer.Option("--no-dispatcher", help="Leave email to `teamgate worker`.")] = False):
+    """Run the API, the pages and (unless told not to) the email dispatcher."""
+    import uvicorn
+
+    settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+
+    async def prepare() -> str | None:
+        rt = build_runtime(settings)
+        try:
+            if settings.is_sqlite:
+                await run_migrations(rt.engine)
+            elif not await migrations_current(rt.engine):
+                fail("the database schema is not current: run `teamgate migrate` first")
+            async with unit_of_work(rt.sessions) as db:
+                if await accounts_repo.count_users(db) == 0:
+                    return await accounts.new_setup_link(db, rt)
+            return None
+        finally:
+            await rt.engine.dispose()
+
+    setup_link = asyncio.run(prepare())
+    engine = "SQLite" if settings.is_sqlite else "PostgreSQL"
+    typer.echo(f"teamgate: {engine} database, {settings.email_backend} email, "
+               f"listening on http://{settings.host}:{settings.port}")
+    if setup_link:
+        typer.echo(f"\nNo account exists yet. Open this one-time link to create the first system owner:\n\n"
+                   f"  {setup_link}\n")
+    uvicorn.run(create_app(settings, run_dispatcher=not no_dispatcher), host=settings.host, port=settings.port,
+                log_level="info", proxy_headers=False)
+
+
+@app.command()
+def migrate():
+    """Bring the database schema to the newest migration."""
+
+    async def main() -> None:
+        rt = build_runtime(Settings())
+        try:
+            await run_migrations(rt.engine)
+        finally:
+            await rt.engine.dispose()
+
+    asyncio.run(main())
+    typer.echo("database schema is current", err=True)
+
+
+@app.command()
+def bootstrap(email: Annotated[str, typer.Option(help="Email of the first system owner.")], as_json: JsonFlag = False):
+    """Print a one-time link that creates the first system owner."""
+
+    async def work(db, rt):
+        if await accounts_repo.count_users(db):
+            raise errors.AccountExists("An account already exists; bootstrap is only for an empty installation.")
+        return await accounts.new_setup_link(db, rt, email=email)
+
+    url = in_transaction(work)
+    emit(as_json, {"setupUrl": url}, f"Open this link to create the system owner {email}:\n{url}")
+
+
+@users_app.command("create")
+def users_create(email: Annotated[str, typer.Option()], first_name: Annotated[str, typer.Option()],
+                 last_name: Annotated[str, typer.Option()],
+                 system_owner: Annotated[bool, typer.Option("--system-owner")] = False,
+                 password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+                 as_json: JsonFlag = False):
+    """Create an account (scripts; people normally join through an invitation)."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True, err=True)
+    user = in_transaction(lambda db, rt: accounts.create_user(
+        db, rt, Actor.system(), email=email, first_name=first_name, last_name=last_name, password=password,
+        system_owner=system_owner))
+    emit(as_json, {"id": user.id}, f"created user {user.id} <{user.email}>")
+
+
+@teams_app.command("create")
+def teams_create(name: Annotated[str, typer.Option()], owner: Annotated[str, typer.Option(help="Owner's email.")],
+                 seat_limit: Annotated[int | None, typer.Option(min=1)] = None, as_json: JsonFlag = False):
+    """Create a team owned by an existing account."""
+
+    async def work(db, rt):
+        user = await accounts_repo.user_by_email(db, normalize_email(owner))
+        if user is None:
+            raise errors.NotFound(f"No account for {owner}.")
+        team, _ = await teams.create(db, rt, Actor.system(), name=name, seat_limit=seat_limit, owner=user)
+        return team
+
+    team = in_transaction(work)
+    emit(as_json, {"id": team.id}, f"created team {team.id} ({team.name})")
+
+
+@keys_app.command("create")
+def api_keys_create(team: Annotated[str, typer.Option(help="Team id.")], role: Annotated[str, typer.Option()],
+                    name: Annotated[str, typer.Option()], as_json: JsonFlag = False):
+    """Create an API key; the key is shown once."""
+
+    async def work(db, rt):
+        ctx = TeamContext(actor=Actor.system(), team_id=team, role=system_owner_role(rt.catalog), is_owner=True)
+        if await teams_repo.team_by_id(db, team) is None:
+            raise errors.NotFound(f"No team {team}.")
+        return await api_keys.create(db, rt, ctx, name=name, role=role)
+
+    issued = in_transaction(work)
+    emit(as_json, {"id": issued.api_key.id, "key": issued.secret},
+         f"created API key {issued.api_key.id} ({issued.api_key.role}); it is shown only now:\n{issued.secret}")
+
+
+@app.command()
+def invite(team: Annotated[str, typer.Option(help="Team id.")], email: Annotated[str, typer.Option()],
+           role: Annotated[str, typer.Option()],
+           task: Annotated[list[str] | None, typer.Option("--task", help="Task id to assign (repeatable).")] = None,
+           no_email: Annotated[bool, typer.Option("--no-email", help="Do not send; print the link.")] = False,
+           expires_in_days: Annotated[int | None, typer.Option(min=1, max=30)] = None,
+           as_user: Annotated[str | None, typer.Option("--as", help="Inviter's email (default: the team's owner).")] = None,
+           as_json: JsonFlag = False):
+    """Invite someone to a team. The email is queued; a running `serve` or `worker` sends it."""
+
+    async def work(db, rt):
+        ctx = await _team_context(db, rt, team, as_user)
+        issued = await invitations.create(db, rt, ctx, email=email, role=role, task_ids=task or [],
+                                          expires_in_days=expires_in_days, send_email=not no_email)
+        return issued, rt.settings.invite_url(issued.token)
+
+    issued, url = in_transaction(work)
+    emit(as_json, {"id": issued.invitation.id, "token": issued.token, "acceptUrl": url},
+         f"invited {issued.invitation.email} as {issued.invitation.role} ({issued.invitation.id})\n{url}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Pure rules: no SQLAlchemy, no HTTP. Services apply them to stored records."""

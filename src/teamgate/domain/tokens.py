@@ -1,0 +1,36 @@
+"""Bearer secrets (invitation tokens, session tokens, API keys): 256 bits, stored only as SHA-256.
+
+A 256-bit random value cannot be guessed, so a fast hash is enough to keep the stored form
+useless to a reader of the database; a slow hash would only slow every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets as _secrets
+
+TOKEN_BYTES = 32
+API_KEY_PREFIX = "tgk_"
+
+
+def new_token() -> str:
+    """A URL-safe token of 32 random bytes (43 characters)."""
+    return _secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + new_token()
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def derive(secret: bytes, purpose: str, value: str) -> str:
+    """A keyed digest of `value` for one purpose (e.g. a session's CSRF token)."""
+    return hmac.new(secret, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

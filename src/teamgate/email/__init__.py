@@ -1,0 +1,1 @@
+"""Email: templates to messages, the transactional outbox, senders, and the dispatcher."""

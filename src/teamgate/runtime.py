@@ -1,0 +1,72 @@
+"""What services need besides the database session: settings, roles, clock, hashing, sealing, email."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+import anyio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from teamgate.config import Settings
+from teamgate.domain.roles import RoleCatalog
+
+if TYPE_CHECKING:
+    from teamgate.email.dispatcher import Dispatcher
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class Passwords:
+    """argon2id hashing, off the event loop (each hash takes tens of milliseconds by design)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._hasher = PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib,
+                                      parallelism=settings.argon2_parallelism)
+        self._dummy = self._hasher.hash("not a real password")
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self._hasher.hash, password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Checks against a dummy hash when there is no account, so timing does not reveal which emails exist."""
+
+        def check() -> bool:
+            try:
+                return self._hasher.verify(password_hash or self._dummy, password) and password_hash is not None
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await anyio.to_thread.run_sync(check)
+
+
+def outbox_cipher(secret: bytes) -> Fernet:
+    """The key that seals outbox bodies, derived from the secret key for this one purpose."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"teamgate outbox v1").derive(secret)
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    catalog: RoleCatalog
+    passwords: Passwords
+    cipher: Fernet
+    clock: Clock = field(default_factory=SystemClock)
+    dispatcher: Dispatcher | None = None

@@ -1,0 +1,126 @@
+"""Accounts and sign-in: users, sessions, and the one-time setup link for the first system owner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from teamgate import errors
+from teamgate.domain.emails import normalize_email, parse_email
+from teamgate.domain.ids import new_id
+from teamgate.domain.passwords import password_problem
+from teamgate.domain.tokens import derive, hash_token, new_token
+from teamgate.runtime import Runtime
+from teamgate.services import audit
+from teamgate.services.context import Actor
+from teamgate.storage.models import Session, SetupToken, User
+from teamgate.storage.repositories import accounts as repo
+
+SETUP_LINK_LIFETIME = timedelta(days=1)
+LAST_SEEN_PRECISION = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    session: Session
+    user: User
+    token: str
+
+
+def csrf_token(rt: Runtime, session_token: str) -> str:
+    """Derived from the session token with the secret key: nothing to store, and useless without both."""
+    return derive(rt.settings.secret, "csrf", session_token)
+
+
+async def create_user(db: AsyncSession, rt: Runtime, actor: Actor, *, email: str, first_name: str, last_name: str,
+                      password: str, system_owner: bool = False) -> User:
+    """Raises ValidationFailed (email, names, weak password) or AccountExists."""
+    try:
+        address = parse_email(email)
+    except ValueError as exc:
+        raise errors.ValidationFailed("email", str(exc)) from None
+    for field, value in (("firstName", first_name), ("lastName", last_name)):
+        if not value.strip() or len(value) > 100:
+            raise errors.ValidationFailed(field, "must be 1 to 100 characters")
+    if problem := password_problem(password):
+        raise errors.ValidationFailed("password", problem)
+    if await repo.user_by_email(db, address.normalized):
+        raise errors.AccountExists(f"An account for {address.display} already exists.")
+    user = User(id=new_id("usr"), email=address.display, email_normalized=address.normalized,
+                first_name=first_name.strip(), last_name=last_name.strip(), password_hash=await rt.passwords.hash(password),
+                is_system_owner=system_owner, created_at=rt.clock.now())
+    db.add(user)
+    try:
+        await db.flush()
+    except IntegrityError:
+        raise errors.AccountExists(f"An account for {address.display} already exists.") from None
+    audit.record(db, rt, actor, "user.created", team_id=None, target_type="user", target_id=user.id,
+                 systemOwner=system_owner)
+    return user
+
+
+async def start_session(db: AsyncSession, rt: Runtime, user: User, *, active_team_id: str | None = None,
+                        ip: str | None = None, user_agent: str | None = None) -> SignedIn:
+    now = rt.clock.now()
+    token = new_token()
+    session = Session(id=new_id("ses"), user_id=user.id, token_hash=hash_token(token), active_team_id=active_team_id,
+                      ip=ip, user_agent=(user_agent or "")[:400] or None, created_at=now,
+                      expires_at=now + timedelta(days=rt.settings.session_ttl_days), last_seen_at=now)
+    db.add(session)
+    return SignedIn(session=session, user=user, token=token)
+
+
+async def login(db: AsyncSession, rt: Runtime, *, email: str, password: str, ip: str | None = None,
+                user_agent: str | None = None) -> SignedIn:
+    """Raises InvalidCredentials, the same way for an unknown email and a wrong password."""
+    user = await repo.user_by_email(db, normalize_email(email))
+    if not await rt.passwords.verify(user.password_hash if user else None, password):
+        raise errors.InvalidCredentials("The email or password is not right.")
+    signed_in = await start_session(db, rt, user, ip=ip, user_agent=user_agent)
+    actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
+    audit.record(db, rt, actor, "session.created", team_id=None, target_type="user", target_id=user.id)
+    return signed_in
+
+
+async def resolve_session(db: AsyncSession, rt: Runtime, token: str) -> tuple[Session, User] | None:
+    found = await repo.session_by_hash(db, hash_token(token), rt.clock.now()) if 0 < len(token) <= 128 else None
+    if found is not None and rt.clock.now() - found[0].last_seen_at > LAST_SEEN_PRECISION:
+        found[0].last_seen_at = rt.clock.now()  # a write every few minutes, not on every request
+    return found
+
+
+async def end_session(db: AsyncSession, session: Session) -> None:
+    await repo.delete_session(db, session.id)
+
+
+async def new_setup_link(db: AsyncSession, rt: Runtime, *, email: str | None = None) -> str:
+    """A one-time link that creates the first system owner; older unused links die."""
+    now = rt.clock.now()
+    await repo.retire_setup_tokens(db, now)
+    token = new_token()
+    db.add(SetupToken(id=new_id("stp"), email=normalize_email(email) if email else None, token_hash=hash_token(token),
+                      created_at=now, expires_at=now + SETUP_LINK_LIFETIME))
+    return f"{rt.settings.base_url.rstrip('/')}/setup?token={token}"
+
+
+async def setup_token(db: AsyncSession, rt: Runtime, token: str) -> SetupToken:
+    found = await repo.usable_setup_token(db, hash_token(token), rt.clock.now()) if 0 < len(token) <= 128 else None
+    if found is None or await repo.count_users(db) > 0:
+        raise errors.NotFound("This setup link is unknown, used or expired. Run `teamgate bootstrap` for a new one.")
+    return found
+
+
+async def complete_setup(db: AsyncSession, rt: Runtime, *, token: str, email: str, first_name: str, last_name: str,
+                         password: str, ip: str | None = None, user_agent: str | None = None) -> SignedIn:
+    """Create the first system owner from a setup link, and sign them in. Raises NotFound, ValidationFailed."""
+    link = await setup_token(db, rt, token)
+    if link.email and normalize_email(email) != link.email:
+        raise errors.ValidationFailed("email", "this setup link was made for another email address")
+    actor = Actor(kind="system", id=None, name="setup", ip=ip, user_agent=user_agent)
+    user = await create_user(db, rt, actor, email=email, first_name=first_name, last_name=last_name,
+                             password=password, system_owner=True)
+    await repo.retire_setup_tokens(db, rt.clock.now())
+    return await start_session(db, rt, user, ip=ip, user_agent=user_agent)

@@ -1,0 +1,151 @@
+"""Invitations as the invitee meets them, by token: validate, accept, decline.
+
+GET never changes state (mail scanners prefetch links); accept and decline are conditional
+updates, so of two concurrent uses of one token exactly one wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from teamgate import errors
+from teamgate.domain import invitation as rules
+from teamgate.domain.ids import new_id
+from teamgate.domain.passwords import password_problem
+from teamgate.domain.tokens import hash_token
+from teamgate.runtime import Runtime
+from teamgate.services import audit
+from teamgate.services.context import Actor
+from teamgate.services.invitations import inviter_can_still_grant
+from teamgate.storage.models import Invitation, Membership, Task, Team, TaskAssignment, User
+from teamgate.storage.repositories import accounts as accounts_repo
+from teamgate.storage.repositories import invitations as repo
+from teamgate.storage.repositories import tasks as tasks_repo
+from teamgate.storage.repositories import teams as teams_repo
+
+MAX_TOKEN_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Described:
+    invitation: Invitation
+    team: Team
+    tasks: list[Task]
+    account_exists: bool
+
+
+@dataclass(frozen=True)
+class Accepted:
+    invitation: Invitation
+    user: User
+    membership: Membership
+    team: Team
+    account_created: bool
+
+
+async def _usable(db: AsyncSession, rt: Runtime, token: str) -> Invitation:
+    """The invitation behind a token, if it can still be used. Raises InvitationNotFound or the
+    400 code of its state (accepted, declined, revoked, expired)."""
+    invitation = await repo.by_token_hash(db, hash_token(token)) if 0 < len(token) <= MAX_TOKEN_LENGTH else None
+    if invitation is None:
+        raise errors.InvitationNotFound("Invalid or expired invitation.")
+    rules.ensure_usable(invitation.status, invitation.expires_at, rt.clock.now())
+    if not await inviter_can_still_grant(db, rt, invitation):
+        raise errors.InvitationRevoked("Whoever sent this invitation can no longer grant it; ask for a new one.")
+    return invitation
+
+
+async def describe(db: AsyncSession, rt: Runtime, token: str) -> Described:
+    invitation = await _usable(db, rt, token)
+    team = await teams_repo.team_by_id(db, invitation.team_id)
+    return Described(invitation=invitation, team=team,
+                     tasks=await tasks_repo.by_ids(db, invitation.team_id, invitation.task_ids),
+                     account_exists=await accounts_repo.user_by_email(db, invitation.email_normalized) is not None)
+
+
+def _new_person_problems(password: str | None, first_name: str | None, last_name: str | None) -> None:
+    for field, value in (("firstName", first_name), ("lastName", last_name), ("password", password)):
+        if not value or not value.strip():
+            raise errors.ValidationFailed(field, "is required to create your account")
+    if problem := password_problem(password):
+        raise errors.ValidationFailed("password", problem)
+
+
+async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User | None, password: str | None = None,
+                 first_name: str | None = None, last_name: str | None = None, ip: str | None = None,
+                 user_agent: str | None = None) -> Accepted:
+    """Accept: create the account (new person) or use the signed-in one, add the membership and
+    task assignments, mark the invitation accepted, in one transaction. Raises InvitationNotFound,
+    Invitation{Accepted,Declined,Revoked,Expired}, EmailMismatch, AccountExists, AlreadyMember,
+    SeatLimitReached, ValidationFailed. A refused accept changes nothing."""
+    invitation = await _usable(db, rt, token)
+    existing = await accounts_repo.user_by_email(db, invitation.email_normalized)
+    if signed_in is not None:
+        if signed_in.email_normalized != invitation.email_normalized:
+            raise errors.EmailMismatch("You are signed in with a different email than this invitation was sent to.")
+        user = signed_in
+    elif existing is not None:
+        raise errors.AccountExists("An account with this email exists: sign in, then accept the invitation.")
+    else:
+        user = None
+        _new_person_problems(password, first_name, last_name)
+        password_hash = await rt.passwords.hash(password)
+    if user is not None and await teams_repo.membership(db, invitation.team_id, user.id):
+        raise errors.AlreadyMember("You are already a member of this team.")
+
+    now = rt.clock.now()
+    if not await repo.transition(db, invitation.id, from_statuses=(rules.PENDING,), unexpired_at=now,
+                                 status=rules.ACCEPTED, accepted_at=now):
+        await repo.refresh(db, invitation)
+        rules.ensure_usable(invitation.status, invitation.expires_at, now)
+        raise errors.InvitationAccepted()
+    team = await teams_repo.lock_team(db, invitation.team_id)
+    if team.seat_limit is not None and await teams_repo.count_members(db, team.id) + 1 > team.seat_limit:
+        raise errors.SeatLimitReached(f"{team.name} has no free seat left.")
+
+    created = user is None
+    if created:
+        user = User(id=new_id("usr"), email=invitation.email, email_normalized=invitation.email_normalized,
+                    first_name=first_name.strip(), last_name=last_name.strip(), password_hash=password_hash,
+                    is_system_owner=False, created_at=now)
+        db.add(user)
+    membership = Membership(team_id=team.id, user_id=user.id, role=invitation.role, is_owner=False, created_at=now)
+    db.add(membership)
+    try:
+        await db.flush()
+    except IntegrityError:  # a concurrent request made the same account or membership first
+        raise (errors.AccountExists() if created else errors.AlreadyMember()) from None
+    task_ids = await tasks_repo.existing_ids(db, team.id, invitation.task_ids)
+    db.add_all([TaskAssignment(task_id=t, user_id=user.id, team_id=team.id, created_at=now)
+                for t in invitation.task_ids if t in task_ids])
+    await repo.refresh(db, invitation)
+    invitation.accepted_by_user_id = user.id
+
+    actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
+    if created:
+        audit.record(db, rt, actor, "user.created", team_id=team.id, target_type="user", target_id=user.id,
+                     via="invitation")
+    audit.record(db, rt, actor, "invitation.accepted", team_id=team.id, target_type="invitation",
+                 target_id=invitation.id, role=invitation.role)
+    audit.record(db, rt, actor, "member.added", team_id=team.id, target_type="user", target_id=user.id,
+                 role=invitation.role, taskIds=sorted(task_ids))
+    await db.flush()
+    return Accepted(invitation=invitation, user=user, membership=membership, team=team, account_created=created)
+
+
+async def decline(db: AsyncSession, rt: Runtime, *, token: str, ip: str | None = None,
+                  user_agent: str | None = None) -> Invitation:
+    """Decline by token. Raises InvitationNotFound or the 400 code of a closed invitation."""
+    invitation = await _usable(db, rt, token)
+    now = rt.clock.now()
+    if not await repo.transition(db, invitation.id, from_statuses=(rules.PENDING,), unexpired_at=now,
+                                 status=rules.DECLINED, declined_at=now):
+        await repo.refresh(db, invitation)
+        rules.ensure_usable(invitation.status, invitation.expires_at, now)
+    actor = Actor(kind="invitee", id=None, name=invitation.email, ip=ip, user_agent=user_agent)
+    audit.record(db, rt, actor, "invitation.declined", team_id=invitation.team_id, target_type="invitation",
+                 target_id=invitation.id, email=invitation.email)
+    return await repo.refresh(db, invitation)

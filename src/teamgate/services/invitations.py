@@ -1,0 +1,235 @@
+"""Invitations as the team's admins see them: create, list, read, cancel, resend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from teamgate import errors
+from teamgate.domain import invitation as rules
+from teamgate.domain.emails import parse_email
+from teamgate.domain.ids import new_id
+from teamgate.domain.roles import Role
+from teamgate.domain.tokens import hash_token, new_token
+from teamgate.email import outbox
+from teamgate.email.messages import invitation_email
+from teamgate.runtime import Runtime
+from teamgate.services import audit
+from teamgate.services.context import TeamContext
+from teamgate.storage.models import ApiKey, Invitation, Team, User
+from teamgate.storage.repositories import accounts as accounts_repo
+from teamgate.storage.repositories import invitations as repo
+from teamgate.storage.repositories import tasks as tasks_repo
+from teamgate.storage.repositories import teams as teams_repo
+
+MANAGE = "invitations:manage"
+
+
+@dataclass(frozen=True)
+class Issued:
+    """An invitation with its raw token, which exists only in this response and the email."""
+
+    invitation: Invitation
+    token: str
+
+
+def grantable_role(rt: Runtime, ctx: TeamContext, name: str) -> Role:
+    role = rt.catalog.get(name)
+    if role is None:
+        raise errors.ValidationFailed("role", f"unknown role {name!r}; known roles: {', '.join(rt.catalog.roles)}")
+    if role.owner:
+        raise errors.RoleNotAllowed("The owner role is never granted by invitation; transfer ownership instead.")
+    if role.rank > ctx.role.rank:
+        raise errors.RoleNotAllowed(f"You may grant only roles at or below your own ({ctx.role.name}).")
+    return role
+
+
+async def _check_seats(db: AsyncSession, rt: Runtime, team: Team) -> None:
+    """Members + pending invitations may not exceed the seat limit; the team row is locked first."""
+    if team.seat_limit is None:
+        return
+    await teams_repo.lock_team(db, team.id)
+    used = await teams_repo.count_members(db, team.id) + await repo.count_pending(db, team.id, rt.clock.now())
+    if used + 1 > team.seat_limit:
+        raise errors.SeatLimitReached(f"The team has {team.seat_limit} seats and all are taken or invited.")
+
+
+def _send(db: AsyncSession, rt: Runtime, invitation: Invitation, team: Team, token: str, *, resend: bool) -> None:
+    now = rt.clock.now()
+    message = invitation_email(product=rt.settings.product_name, team=team.name, inviter=invitation.inviter_name,
+                               role=invitation.role, url=rt.settings.invite_url(token), expires_at=invitation.expires_at,
+                               now=now, resend=resend)
+    outbox.enqueue(db, rt, recipient=invitation.email, message=message, kind="invitation.resend" if resend else
+                   "invitation", team_id=team.id, invitation_id=invitation.id)
+    invitation.send_count += 1
+    invitation.last_sent_at = now
+    invitation.delivery_status, invitation.delivery_attempts = "queued", 0
+    invitation.delivery_last_error = invitation.delivery_sent_at = None
+
+
+async def _inviter_name(db: AsyncSession, ctx: TeamContext) -> str:
+    if ctx.actor.api_key is not None and ctx.actor.api_key.created_by_user_id:
+        creator = await accounts_repo.user_by_id(db, ctx.actor.api_key.created_by_user_id)
+        if creator is not None:
+            return creator.name
+    return ctx.actor.name
+
+
+async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str, role: str,
+                 task_ids: list[str] | None = None, expires_in_days: float | None = None,
+                 send_email: bool = True) -> Issued:
+    """Invite `email` to the current team. Raises Forbidden, RoleNotAllowed, ValidationFailed,
+    AlreadyMember, AccountExists (when existing users may not be invited), InvitationPending,
+    SeatLimitReached."""
+    ctx.require(MANAGE)
+    try:
+        address = parse_email(email)
+    except ValueError as exc:
+        raise errors.ValidationFailed("email", str(exc)) from None
+    granted = grantable_role(rt, ctx, role)
+    task_ids = list(dict.fromkeys(task_ids or []))
+    missing = set(task_ids) - await tasks_repo.existing_ids(db, ctx.team_id, task_ids)
+    if missing:
+        raise errors.ValidationFailed("taskIds", f"unknown task id(s) in this team: {', '.join(sorted(missing))}")
+    team = await teams_repo.team_by_id(db, ctx.team_id)
+    if team is None:
+        raise errors.NotFound("No such team.")
+    if await teams_repo.membership_by_email(db, team.id, address.normalized):
+        raise errors.AlreadyMember(f"{address.display} is already a member of {team.name}.")
+    if not rt.settings.invite_existing_users and await accounts_repo.user_by_email(db, address.normalized):
+        raise errors.AccountExists("An account with this email exists, and this service does not invite existing users.")
+    now = rt.clock.now()
+    existing = await repo.pending_for_email(db, team.id, address.normalized)
+    if existing is not None:
+        if existing.expires_at > now:
+            raise errors.InvitationPending(f"{address.display} already has a pending invitation.",
+                                           invitationId=existing.id)
+        existing.status = rules.EXPIRED
+        audit.record(db, rt, ctx.actor, "invitation.expired", team_id=team.id, target_type="invitation",
+                     target_id=existing.id)
+    await _check_seats(db, rt, team)
+
+    days = rt.settings.invitation_ttl_days if expires_in_days is None else expires_in_days
+    token = new_token()
+    invitation = Invitation(
+        id=new_id("inv"), team_id=team.id, email=address.display, email_normalized=address.normalized,
+        role=granted.name, task_ids=task_ids, token_hash=hash_token(token), status=rules.PENDING,
+        expires_at=rules.expiry(now, days), lifetime_seconds=int(timedelta(days=days).total_seconds()),
+        invited_by_user_id=ctx.actor.user.id if ctx.actor.user else None,
+        invited_by_api_key_id=ctx.actor.api_key.id if ctx.actor.api_key else None,
+        inviter_name=await _inviter_name(db, ctx), created_at=now, send_count=0, delivery_status="skipped",
+        delivery_attempts=0)
+    try:
+        async with db.begin_nested():
+            db.add(invitation)
+    except IntegrityError:  # a concurrent create for the same email won the partial unique index
+        winner = await repo.pending_for_email(db, team.id, address.normalized)
+        raise errors.InvitationPending(f"{address.display} already has a pending invitation.",
+                                       invitationId=winner.id if winner else None) from None
+    if send_email:
+        _send(db, rt, invitation, team, token, resend=False)
+    audit.record(db, rt, ctx.actor, "invitation.created", team_id=team.id, target_type="invitation",
+                 target_id=invitation.id, email=address.display, role=granted.name, taskIds=task_ids,
+                 sendEmail=send_email)
+    return Issued(invitation, token)
+
+
+async def get(db: AsyncSession, ctx: TeamContext, invitation_id: str) -> Invitation:
+    ctx.require(MANAGE)
+    invitation = await repo.in_team(db, ctx.team_id, invitation_id)
+    if invitation is None:
+        raise errors.InvitationNotFound("No such invitation in this team.")
+    return invitation
+
+
+async def page(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, status: str, limit: int,
+               after_id: str | None) -> list[Invitation]:
+    ctx.require(MANAGE)
+    return await repo.page(db, ctx.team_id, status=status, now=rt.clock.now(), limit=limit, after_id=after_id)
+
+
+async def cancel(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id: str) -> Invitation:
+    """Revoke a pending invitation. Raises InvitationNotFound, InvitationNotPending, RoleNotAllowed."""
+    invitation = await get(db, ctx, invitation_id)
+    rules.ensure_cancellable(invitation.status)
+    _ensure_manageable(rt, ctx, invitation)
+    now = rt.clock.now()
+    if not await repo.transition(db, invitation.id, from_statuses=(rules.PENDING, rules.EXPIRED),
+                                 status=rules.REVOKED, revoked_at=now):
+        await repo.refresh(db, invitation)
+        rules.ensure_cancellable(invitation.status)
+    await outbox.cancel_queued_for(db, invitation.id)
+    audit.record(db, rt, ctx.actor, "invitation.revoked", team_id=ctx.team_id, target_type="invitation",
+                 target_id=invitation.id, email=invitation.email)
+    return await repo.refresh(db, invitation)
+
+
+def _ensure_manageable(rt: Runtime, ctx: TeamContext, invitation: Invitation) -> None:
+    role = rt.catalog.get(invitation.role)
+    if role is not None and role.rank > ctx.role.rank:
+        raise errors.RoleNotAllowed("This invitation grants a role above your own.")
+
+
+async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id: str, *,
+                 expires_in_days: float | None = None, send_email: bool = True) -> Issued:
+    """New token (the old link dies), new expiry, new email; revives an expired invitation.
+    Re-checks that the caller may still grant the role. Raises InvitationNotFound,
+    InvitationNotPending, RoleNotAllowed, AlreadyMember, InvitationPending, SeatLimitReached."""
+    invitation = await get(db, ctx, invitation_id)
+    rules.ensure_resendable(invitation.status)
+    grantable_role(rt, ctx, invitation.role)
+    team = await teams_repo.team_by_id(db, ctx.team_id)
+    if await teams_repo.membership_by_email(db, ctx.team_id, invitation.email_normalized):
+        raise errors.AlreadyMember(f"{invitation.email} is already a member of {team.name}.")
+    now = rt.clock.now()
+    reviving = rules.effective_status(invitation.status, invitation.expires_at, now) == rules.EXPIRED
+    if reviving:
+        other = await repo.pending_for_email(db, ctx.team_id, invitation.email_normalized)
+        if other is not None and other.id != invitation.id:
+            if other.expires_at > now:
+                raise errors.InvitationPending("A newer invitation for this email is pending.", invitationId=other.id)
+            other.status = rules.EXPIRED
+            await db.flush()
+        await _check_seats(db, rt, team)
+    lifetime = (timedelta(days=expires_in_days) if expires_in_days is not None
+                else timedelta(seconds=invitation.lifetime_seconds))
+    token = new_token()
+    if not await repo.transition(db, invitation.id, from_statuses=(rules.PENDING, rules.EXPIRED),
+                                 status=rules.PENDING, token_hash=hash_token(token), expires_at=now + lifetime,
+                                 lifetime_seconds=int(lifetime.total_seconds())):
+        await repo.refresh(db, invitation)
+        rules.ensure_resendable(invitation.status)
+    await repo.refresh(db, invitation)
+    await outbox.cancel_queued_for(db, invitation.id)
+    if send_email:
+        _send(db, rt, invitation, team, token, resend=True)
+    audit.record(db, rt, ctx.actor, "invitation.resent", team_id=ctx.team_id, target_type="invitation",
+                 target_id=invitation.id, revived=reviving, sendEmail=send_email)
+    return Issued(invitation, token)
+
+
+async def inviter_can_still_grant(db: AsyncSession, rt: Runtime, invitation: Invitation) -> bool:
+    """Whoever granted the role must still be able to: a removed or demoted inviter, or a revoked
+    key, leaves the invitation unusable."""
+    role = rt.catalog.get(invitation.role)
+    if role is None or role.owner:
+        return False
+    if invitation.invited_by_api_key_id:
+        key = await db.get(ApiKey, invitation.invited_by_api_key_id)
+        if key is None or key.revoked_at is not None or key.team_id != invitation.team_id:
+            return False
+        granting = rt.catalog.get(key.role)
+    elif invitation.invited_by_user_id:
+        user = await db.get(User, invitation.invited_by_user_id)
+        if user is None:
+            return False
+        if user.is_system_owner:
+            return True
+        member = await teams_repo.membership(db, invitation.team_id, user.id)
+        granting = rt.catalog.get(member.role) if member else None
+    else:
+        return False
+    return granting is not None and MANAGE in granting.permissions and granting.rank >= role.rank

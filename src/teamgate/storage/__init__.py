@@ -1,0 +1,1 @@
+"""Persistence: engines and dialect quirks, models, repositories and Alembic migrations."""

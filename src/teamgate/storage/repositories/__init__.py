@@ -1,0 +1,1 @@
+"""Every query lives here; each team-scoped query takes the team id and filters by it."""

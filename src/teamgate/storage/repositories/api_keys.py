@@ -1,0 +1,23 @@
+"""API keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from teamgate.storage.models import ApiKey
+
+
+async def active_by_hash(db: AsyncSession, secret_hash: bytes) -> ApiKey | None:
+    return await db.scalar(select(ApiKey).where(ApiKey.secret_hash == secret_hash, ApiKey.revoked_at.is_(None)))
+
+
+async def in_team(db: AsyncSession, team_id: str, key_id: str) -> ApiKey | None:
+    return await db.scalar(select(ApiKey).where(ApiKey.team_id == team_id, ApiKey.id == key_id))
+
+
+async def page(db: AsyncSession, team_id: str, *, limit: int, after_id: str | None) -> list[ApiKey]:
+    query = select(ApiKey).where(ApiKey.team_id == team_id)
+    if after_id:
+        query = query.where(ApiKey.id < after_id)
+    return list(await db.scalars(query.order_by(ApiKey.id.desc()).limit(limit)))

@@ -1,0 +1,67 @@
+"""Invitations: lookups, pages by effective status, and the race-free conditional updates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from teamgate.domain.invitation import EXPIRED, PENDING
+from teamgate.storage.models import Invitation
+
+
+async def in_team(db: AsyncSession, team_id: str, invitation_id: str) -> Invitation | None:
+    return await db.scalar(select(Invitation).where(Invitation.team_id == team_id, Invitation.id == invitation_id))
+
+
+async def by_token_hash(db: AsyncSession, token_hash: bytes) -> Invitation | None:
+    return await db.scalar(select(Invitation).where(Invitation.token_hash == token_hash))
+
+
+async def pending_for_email(db: AsyncSession, team_id: str, email_normalized: str) -> Invitation | None:
+    return await db.scalar(select(Invitation).where(
+        Invitation.team_id == team_id, Invitation.email_normalized == email_normalized,
+        Invitation.status == PENDING))
+
+
+def _status_filter(status: str, now: datetime):
+    if status == PENDING:
+        return and_(Invitation.status == PENDING, Invitation.expires_at > now)
+    if status == EXPIRED:
+        return or_(Invitation.status == EXPIRED, and_(Invitation.status == PENDING, Invitation.expires_at <= now))
+    return Invitation.status == status
+
+
+async def page(db: AsyncSession, team_id: str, *, status: str, now: datetime, limit: int,
+               after_id: str | None) -> list[Invitation]:
+    """Newest first; `after_id` is the last id of the previous page ('all' means every status)."""
+    query = select(Invitation).where(Invitation.team_id == team_id)
+    if status != "all":
+        query = query.where(_status_filter(status, now))
+    if after_id:
+        query = query.where(Invitation.id < after_id)
+    return list(await db.scalars(query.order_by(Invitation.id.desc()).limit(limit)))
+
+
+async def count_pending(db: AsyncSession, team_id: str, now: datetime) -> int:
+    return await db.scalar(select(func.count()).select_from(Invitation).where(
+        Invitation.team_id == team_id, _status_filter(PENDING, now))) or 0
+
+
+async def transition(db: AsyncSession, invitation_id: str, *, from_statuses: tuple[str, ...],
+                     unexpired_at: datetime | None = None, **values) -> bool:
+    """Move an invitation only if it is still in one of `from_statuses` (and unexpired, if asked).
+
+    One conditional UPDATE: of two concurrent callers exactly one sees a row changed.
+    """
+    query = update(Invitation).where(Invitation.id == invitation_id, Invitation.status.in_(from_statuses))
+    if unexpired_at is not None:
+        query = query.where(Invitation.expires_at > unexpired_at)
+    result = await db.execute(query.values(**values).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+async def refresh(db: AsyncSession, invitation: Invitation) -> Invitation:
+    await db.refresh(invitation)
+    return invitation
