@@ -111,13 +111,9 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
         user = User(id=new_id("usr"), email=invitation.email, email_normalized=invitation.email_normalized,
                     first_name=first_name.strip(), last_name=last_name.strip(), password_hash=password_hash,
                     is_system_owner=False, created_at=now)
-        db.add(user)
+        await _insert(db, user, errors.AccountExists("An account with this email was just created; sign in."))
     membership = Membership(team_id=team.id, user_id=user.id, role=invitation.role, is_owner=False, created_at=now)
-    db.add(membership)
-    try:
-        await db.flush()
-    except IntegrityError:  # a concurrent request made the same account or membership first
-        raise (errors.AccountExists() if created else errors.AlreadyMember()) from None
+    await _insert(db, membership, errors.AlreadyMember("You are already a member of this team."))
     task_ids = await tasks_repo.existing_ids(db, team.id, invitation.task_ids)
     db.add_all([TaskAssignment(task_id=t, user_id=user.id, team_id=team.id, created_at=now)
                 for t in invitation.task_ids if t in task_ids])
@@ -134,6 +130,15 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
                  role=invitation.role, taskIds=sorted(task_ids))
     await db.flush()
     return Accepted(invitation=invitation, user=user, membership=membership, team=team, account_created=created)
+
+
+async def _insert(db: AsyncSession, row, conflict: errors.TeamgateError) -> None:
+    """Insert now; a unique violation means a concurrent request got there first."""
+    db.add(row)
+    try:
+        await db.flush()
+    except IntegrityError:
+        raise conflict from None
 
 
 async def decline(db: AsyncSession, rt: Runtime, *, token: str, ip: str | None = None,

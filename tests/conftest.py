@@ -1,0 +1,172 @@
+"""Test harness: each storage and API test runs on SQLite and on PostgreSQL.
+
+Both databases are made by the Alembic migrations (so the migrations are tested), once per
+session; every test starts from empty tables. PostgreSQL is the machine's (127.0.0.1:5432,
+user postgres, trust auth, or TEAMGATE_TEST_PG); when CI=true a missing server fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+
+from teamgate.app import create_app
+from teamgate.config import Settings
+from teamgate.email.senders import MemorySender
+from teamgate.storage.db import make_engine, migrate
+from teamgate.storage.models import Base
+
+PG_SERVER = os.environ.get("TEAMGATE_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+ENGINES = ["sqlite", "postgresql"]
+
+
+def _pg_available() -> bool:
+    async def probe() -> None:
+        conn = await asyncpg.connect(f"{PG_SERVER}/postgres", timeout=5)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+        return True
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+
+
+async def _run_admin(sql: str) -> None:
+    conn = await asyncpg.connect(f"{PG_SERVER}/postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> AsyncIterator[str]:
+    if not _pg_available():
+        message = f"PostgreSQL is not reachable at {PG_SERVER}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: a missing PostgreSQL is a failure)")
+        pytest.skip(message)
+    name = f"teamgate_test_{os.getpid()}_{secrets.token_hex(3)}"
+    asyncio.run(_run_admin(f'CREATE DATABASE "{name}"'))
+    url = f"{PG_SERVER.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+    asyncio.run(_migrate(url))
+    yield url
+    asyncio.run(_run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'teamgate.db'}"
+    asyncio.run(_migrate(url))
+    return url
+
+
+@pytest.fixture(params=ENGINES)
+def engine_name(request) -> str:
+    if "postgres_only" in request.keywords and request.param != "postgresql":
+        pytest.skip("PostgreSQL-only test")
+    return request.param
+
+
+@pytest.fixture
+def database_url(engine_name, request) -> str:
+    return request.getfixturevalue(f"{engine_name}_url")
+
+
+class FrozenClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.current = datetime.now(UTC).replace(microsecond=0)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta) -> None:
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def settings(database_url, tmp_path) -> Settings:
+    return Settings(_env_file=None, database_url=database_url, data_dir=tmp_path / "data", email_backend="memory",
+                    secret_key="test-secret-key-not-for-production", base_url="http://127.0.0.1:8000",
+                    argon2_memory_kib=1024, argon2_time_cost=1)
+
+
+@dataclass
+class Harness:
+    """The app under test with the handles tests need: runtime, clock, sent mail, HTTP clients."""
+
+    app: object
+    clock: FrozenClock
+    mail: MemorySender
+    clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+    @property
+    def rt(self):
+        return self.app.state.rt
+
+    def client(self) -> httpx.AsyncClient:
+        """A new HTTP client with its own cookie jar (one per person in a test)."""
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://127.0.0.1:8000")
+        self.clients.append(client)
+        return client
+
+    async def send_mail(self) -> list:
+        """Run the dispatcher until the outbox is empty; returns what was sent by this call."""
+        before = len(self.mail.sent)
+        await self.rt.dispatcher.drain()
+        return self.mail.sent[before:]
+
+
+async def _empty_tables(engine) -> None:
+    names = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
+        else:
+            for name in names:
+                await conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+async def harness(settings, clock) -> AsyncIterator[Harness]:
+    mail = MemorySender()
+    app = create_app(settings, clock=clock, sender=mail, run_dispatcher=False)
+    h = Harness(app=app, clock=clock, mail=mail)
+    await _empty_tables(h.rt.engine)
+    try:
+        yield h
+    finally:
+        for client in h.clients:
+            await client.aclose()
+        await h.rt.engine.dispose()
+
+
+@pytest.fixture
+async def client(harness) -> httpx.AsyncClient:
+    return harness.client()

@@ -1,0 +1,80 @@
+"""Small functions that make the records tests start from, through the real services and API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from teamgate.services import accounts, api_keys, teams
+from teamgate.services.context import Actor, TeamContext, system_owner_role
+from teamgate.storage.db import unit_of_work
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Person:
+    id: str
+    email: str
+    password: str = PASSWORD
+
+
+@dataclass
+class Team:
+    id: str
+    owner: Person
+
+
+async def make_user(rt, email: str, *, first_name: str = "Test", last_name: str = "Person",
+                    system_owner: bool = False, password: str = PASSWORD) -> Person:
+    async with unit_of_work(rt.sessions) as db:
+        user = await accounts.create_user(db, rt, Actor.system(), email=email, first_name=first_name,
+                                          last_name=last_name, password=password, system_owner=system_owner)
+    return Person(id=user.id, email=user.email, password=password)
+
+
+async def make_team(rt, owner_email: str = "owner@example.com", *, name: str = "Acme",
+                    seat_limit: int | None = None) -> Team:
+    owner = await make_user(rt, owner_email, first_name="Olivia", last_name="Owner")
+    async with unit_of_work(rt.sessions) as db:
+        from teamgate.storage.models import User
+
+        user = await db.get(User, owner.id)
+        team, _ = await teams.create(db, rt, Actor.system(), name=name, seat_limit=seat_limit, owner=user)
+    return Team(id=team.id, owner=owner)
+
+
+async def make_api_key(rt, team_id: str, role: str = "admin", name: str = "backend") -> str:
+    async with unit_of_work(rt.sessions) as db:
+        ctx = TeamContext(actor=Actor.system(), team_id=team_id, role=system_owner_role(rt.catalog), is_owner=True)
+        issued = await api_keys.create(db, rt, ctx, name=name, role=role)
+    return issued.secret
+
+
+async def add_member(rt, team_id: str, email: str, role: str = "member", **names) -> Person:
+    """A member made directly (as if they had accepted an invitation)."""
+    from teamgate.storage.models import Membership
+
+    person = await make_user(rt, email, **names)
+    async with unit_of_work(rt.sessions) as db:
+        db.add(Membership(team_id=team_id, user_id=person.id, role=role, is_owner=False, created_at=rt.clock.now()))
+    return person
+
+
+async def sign_in(client: httpx.AsyncClient, person: Person) -> dict[str, str]:
+    """Sign `client` in; returns the headers a cookie-authenticated write needs (CSRF)."""
+    response = await client.post("/api/v1/auth/login", json={"email": person.email, "password": person.password})
+    assert response.status_code == 200, response.text
+    return {"X-CSRF-Token": response.json()["csrfToken"]}
+
+
+def key_headers(key: str) -> dict[str, str]:
+    return {"X-API-Key": key}
+
+
+async def invite(client: httpx.AsyncClient, key: str, email: str, role: str = "member", **extra) -> dict:
+    response = await client.post("/api/v1/team-invitations", headers=key_headers(key),
+                                 json={"email": email, "role": role, **extra})
+    assert response.status_code == 201, response.text
+    return response.json()
