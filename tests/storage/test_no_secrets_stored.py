@@ -1,0 +1,53 @@
+"""No raw token, API key, session token or password is stored anywhere: every table is dumped
+after the whole lifecycle has run, and searched as text and as bytes."""
+
+from sqlalchemy import text
+
+from teamgate.services import accounts
+from teamgate.storage.db import unit_of_work
+from teamgate.storage.models import Base
+from tests.factories import PASSWORD, invite, key_headers, make_api_key, make_team, sign_in
+
+
+async def _dump(rt) -> bytes:
+    chunks: list[bytes] = []
+    async with rt.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for row in (await conn.execute(text(f"SELECT * FROM {table.name}"))).all():
+                for value in row:
+                    chunks.append(value if isinstance(value, bytes) else str(value).encode())
+    return b"\n".join(chunks)
+
+
+async def test_no_secret_is_stored_in_plain_text(harness, client):
+    async with unit_of_work(harness.rt.sessions) as db:
+        setup_url = await accounts.new_setup_link(db, harness.rt)
+    setup_token = setup_url.split("token=")[1]
+    team = await make_team(harness.rt)
+    key = await make_api_key(harness.rt, team.id)
+    created = await invite(client, key, "first@example.com")
+    resent = (await client.post(f"/api/v1/team-invitations/{created['id']}/resend", headers=key_headers(key))).json()
+    second = await invite(client, key, "second@example.com")
+    sent_then_erased = await invite(client, key, "sent@example.com")
+    await harness.send_mail()
+    queued = await invite(client, key, "queued@example.com")  # its email stays in the outbox, sealed
+
+    invitee = harness.client()
+    accepted = await invitee.post("/api/v1/team-invitations/accept", json={
+        "token": second["token"], "password": "a brand new passphrase", "firstName": "S", "lastName": "P"})
+    assert accepted.status_code == 200
+    session_token = invitee.cookies["teamgate_session"]
+    owner = harness.client()
+    await sign_in(owner, team.owner)
+    owner_session = owner.cookies["teamgate_session"]
+
+    dump = await _dump(harness.rt)
+    assert b"first@example.com" in dump  # the dump really holds the data
+    async with harness.rt.engine.connect() as conn:
+        sealed = (await conn.execute(text("SELECT count(*) FROM outbox_messages WHERE body IS NOT NULL"))).scalar()
+    assert sealed == 1  # the queued message's body is in the dump, encrypted
+    secrets = [setup_token, key, created["token"], resent["token"], second["token"], sent_then_erased["token"],
+               queued["token"],
+               session_token, owner_session, PASSWORD, "a brand new passphrase"]
+    for secret in secrets:
+        assert secret.encode() not in dump, f"found a secret in the database: {secret[:6]}..."
