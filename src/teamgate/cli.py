@@ -88,6 +88,8 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
     """Run the API, the pages and (unless told not to) the email dispatcher."""
     import uvicorn
 
+    from teamgate.logs import install_redaction
+
     settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
 
     async def prepare() -> str | None:
@@ -105,6 +107,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
             await rt.engine.dispose()
 
     setup_link = asyncio.run(prepare())
+    install_redaction()
     engine = "SQLite" if settings.is_sqlite else "PostgreSQL"
     typer.echo(f"teamgate: {engine} database, {settings.email_backend} email, "
                f"listening on http://{settings.host}:{settings.port}")
