@@ -13,6 +13,7 @@ from teamgate.api import errors
 from teamgate.api.routes import api_keys, audit, auth, health, invitation_links, invitations, tasks, teams
 from teamgate.config import Settings
 from teamgate.domain.roles import RoleCatalog
+from teamgate.ratelimit import RateLimits
 from teamgate.email.dispatcher import Dispatcher
 from teamgate.email.senders import Sender, make_sender
 from teamgate.runtime import Clock, Passwords, Runtime, SystemClock, outbox_cipher
@@ -46,7 +47,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     engine = make_engine(settings.database)
     return Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
                    catalog=RoleCatalog.load(settings.roles_file), passwords=Passwords(settings),
-                   cipher=outbox_cipher(settings.secret), clock=clock or SystemClock())
+                   cipher=outbox_cipher(settings.secret), limits=RateLimits(settings.rate_limit_storage),
+                   clock=clock or SystemClock())
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, sender: Sender | None = None,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from teamgate.config import Settings
 from teamgate.domain.roles import RoleCatalog
+from teamgate.ratelimit import RateLimits
 
 if TYPE_CHECKING:
     from teamgate.email.dispatcher import Dispatcher
@@ -68,5 +69,6 @@ class Runtime:
     catalog: RoleCatalog
     passwords: Passwords
     cipher: Fernet
+    limits: RateLimits
     clock: Clock = field(default_factory=SystemClock)
     dispatcher: Dispatcher | None = None

@@ -48,8 +48,10 @@ def _message(error: dict) -> str:
 
 
 async def on_domain_error(request: Request, exc: errors.TeamgateError) -> JSONResponse:
+    extra = {k: v for k, v in exc.extra.items() if v is not None}
+    headers = {"Retry-After": str(extra["retryAfter"])} if "retryAfter" in extra else None
     return problem(request, status=STATUS.get(exc.code, 400), code=exc.code, title=exc.title, detail=exc.detail,
-                   errors_=exc.errors, **{k: v for k, v in exc.extra.items() if v is not None})
+                   errors_=exc.errors, headers=headers, **extra)
 
 
 async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

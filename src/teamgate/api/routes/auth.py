@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from teamgate import ratelimit
 from teamgate.api import present
 from teamgate.api import schemas as s
 from teamgate.api.deps import Db, Rt, SessionAuth, client_ip
 from teamgate.api.routes.common import clear_session_cookie, set_session_cookie
+from teamgate.domain.emails import normalize_email
 from teamgate.services import accounts, teams
 
 router = APIRouter(tags=["auth"])
@@ -15,6 +17,8 @@ router = APIRouter(tags=["auth"])
 
 @router.post("/auth/login", response_model=s.SignedInOut)
 async def login(body: s.LoginIn, request: Request, response: Response, db: Db, rt: Rt):
+    await rt.limits.hit(ratelimit.SIGN_IN_PER_IP, "sign-in-ip", client_ip(request) or "-")
+    await rt.limits.hit(ratelimit.SIGN_IN_PER_ACCOUNT, "sign-in-account", normalize_email(body.email))
     signed_in = await accounts.login(db, rt, email=body.email, password=body.password, ip=client_ip(request),
                                      user_agent=request.headers.get("user-agent"))
     mine = await teams.mine(db, signed_in.user)

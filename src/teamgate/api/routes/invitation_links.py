@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
+from teamgate import ratelimit
 from teamgate.api import present
 from teamgate.api import schemas as s
 from teamgate.api.deps import Authenticated, Db, Rt, client_ip
 from teamgate.api.routes.common import set_session_cookie
 from teamgate.services import accounts, invitation_links
 
-router = APIRouter(prefix="/team-invitations", tags=["invitations"])
+
+
+async def token_use_limit(request: Request) -> None:
+    """Guessing a 256-bit token is hopeless, but hammering the public endpoints is still refused."""
+    await request.app.state.rt.limits.hit(ratelimit.TOKEN_USE_PER_IP, "token-use", client_ip(request) or "-")
+
+
+router = APIRouter(prefix="/team-invitations", tags=["invitations"], dependencies=[Depends(token_use_limit)])
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
