@@ -50,6 +50,7 @@ class TestIds:
         assert first.startswith("inv_") and len(first) == 30
         assert not first[4:].isdigit()
         assert len(set(later)) == 50
+        assert later == sorted(later) and first < later[0]  # strictly increasing, even within a millisecond
 
 
 class TestEmails:
