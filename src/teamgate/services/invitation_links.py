@@ -88,12 +88,14 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
             raise errors.EmailMismatch("You are signed in with a different email than this invitation was sent to.")
         user = signed_in
     elif existing is not None:
+        await _ensure_still_usable(db, rt, invitation)
         raise errors.AccountExists("An account with this email exists: sign in, then accept the invitation.")
     else:
         user = None
         _new_person_problems(password, first_name, last_name)
         password_hash = await rt.passwords.hash(password)
     if user is not None and await teams_repo.membership(db, invitation.team_id, user.id):
+        await _ensure_still_usable(db, rt, invitation)
         raise errors.AlreadyMember("You are already a member of this team.")
 
     now = rt.clock.now()
@@ -130,6 +132,13 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
                  role=invitation.role, taskIds=sorted(task_ids))
     await db.flush()
     return Accepted(invitation=invitation, user=user, membership=membership, team=team, account_created=created)
+
+
+async def _ensure_still_usable(db: AsyncSession, rt: Runtime, invitation: Invitation) -> None:
+    """Before refusing for an account or membership that exists: it may be the work of a concurrent
+    accept of this very token that committed after we read the invitation; then say so (400)."""
+    await repo.refresh(db, invitation)
+    rules.ensure_usable(invitation.status, invitation.expires_at, rt.clock.now())
 
 
 async def _insert(db: AsyncSession, row, conflict: errors.TeamgateError) -> None:
