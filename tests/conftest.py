@@ -153,18 +153,37 @@ async def _empty_tables(engine) -> None:
                 await conn.execute(text(f"DELETE FROM {name}"))
 
 
+async def _close(h: Harness) -> None:
+    for client in h.clients:
+        await client.aclose()
+    await h.rt.engine.dispose()
+
+
 @pytest.fixture
-async def harness(settings, clock) -> AsyncIterator[Harness]:
-    mail = MemorySender()
-    app = create_app(settings, clock=clock, sender=mail, run_dispatcher=False)
-    h = Harness(app=app, clock=clock, mail=mail)
-    await _empty_tables(h.rt.engine)
-    try:
-        yield h
-    finally:
-        for client in h.clients:
-            await client.aclose()
-        await h.rt.engine.dispose()
+async def harness_with(settings, clock, tmp_path):
+    """Builds the app with other settings (`roles=` a TOML role catalog, or any setting), on the
+    same clean database and clock: `h = await harness_with(roles=AGENCY_ROLES)`."""
+    built: list[Harness] = []
+
+    async def build(roles: str | None = None, **overrides) -> Harness:
+        if roles is not None:
+            overrides["roles_file"] = tmp_path / f"roles{len(built)}.toml"
+            overrides["roles_file"].write_text(roles)
+        mail = MemorySender()
+        app = create_app(settings.model_copy(update=overrides), clock=clock, sender=mail, run_dispatcher=False)
+        h = Harness(app=app, clock=clock, mail=mail)
+        await _empty_tables(h.rt.engine)
+        built.append(h)
+        return h
+
+    yield build
+    for h in built:
+        await _close(h)
+
+
+@pytest.fixture
+async def harness(harness_with) -> Harness:
+    return await harness_with()
 
 
 @pytest.fixture

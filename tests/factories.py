@@ -12,6 +12,31 @@ from teamgate.storage.db import unit_of_work
 
 PASSWORD = "correct horse battery staple"
 
+AGENCY_ROLES = """
+[roles.agency_admin]
+rank = 50
+permissions = ["invitations:manage", "members:manage", "tasks:manage", "api_keys:manage", "audit:read", "team:read"]
+
+[roles.agency_user]
+rank = 10
+permissions = ["team:read"]
+"""
+# the agency catalog with a role ranked above agency_admin
+DIRECTOR_ROLES = """
+[roles.director]
+rank = 90
+permissions = ["invitations:manage", "members:manage", "tasks:manage", "api_keys:manage", "audit:read", "team:read"]
+""" + AGENCY_ROLES
+
+
+def problem(response: httpx.Response, status: int, code: str) -> dict:
+    """Assert `response` is an RFC 9457 problem with this status and code; return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == code, body
+    return body
+
 
 @dataclass
 class Person:

@@ -10,18 +10,10 @@ from teamgate.email.senders import MemorySender
 from teamgate.services import accounts
 from teamgate.storage.db import unit_of_work
 from teamgate.storage.models import Membership
-from tests.factories import PASSWORD, add_member, key_headers, make_api_key, make_team, make_user, sign_in
+from tests.factories import problem, PASSWORD, add_member, key_headers, make_api_key, make_team, make_user, sign_in
 
 PAGE_HEADERS = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
 
-
-def problem(response: httpx.Response, status: int, code: str) -> dict:
-    """Assert `response` is an RFC 9457 problem with this status and code; return its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 def session_cookie(response: httpx.Response) -> str:

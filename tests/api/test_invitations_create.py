@@ -5,53 +5,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from teamgate.app import create_app
-from teamgate.email.senders import MemorySender
-from tests.conftest import Harness, _empty_tables
-from tests.factories import add_member, invite, key_headers, make_api_key, make_team, make_user, sign_in
+from tests.factories import AGENCY_ROLES, DIRECTOR_ROLES, add_member, invite, key_headers, make_api_key, make_team, make_user, sign_in
 
 URL = "/api/v1/team-invitations"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 ZULU = "%Y-%m-%dT%H:%M:%SZ"
-
-AGENCY_ROLES = """
-[roles.agency_admin]
-rank = 50
-permissions = ["invitations:manage", "members:manage", "tasks:manage", "api_keys:manage", "audit:read", "team:read"]
-
-[roles.agency_user]
-rank = 10
-permissions = ["team:read"]
-"""
-DIRECTOR_ROLES = """
-[roles.director]
-rank = 90
-permissions = ["invitations:manage", "members:manage", "tasks:manage", "api_keys:manage", "audit:read", "team:read"]
-""" + AGENCY_ROLES
-
-
-@pytest.fixture
-async def app_with(settings, clock, tmp_path):
-    """Builds the app with other settings (`roles=` a TOML catalog); same clean database and clock."""
-    built: list[Harness] = []
-
-    async def build(roles: str | None = None, **overrides) -> Harness:
-        if roles is not None:
-            overrides["roles_file"] = tmp_path / "roles.toml"
-            overrides["roles_file"].write_text(roles)
-        mail = MemorySender()
-        app = create_app(settings.model_copy(update=overrides), clock=clock, sender=mail, run_dispatcher=False)
-        h = Harness(app=app, clock=clock, mail=mail)
-        await _empty_tables(h.rt.engine)
-        built.append(h)
-        return h
-
-    yield build
-    for h in built:
-        for c in h.clients:
-            await c.aclose()
-        await h.rt.engine.dispose()
-
 
 @pytest.fixture
 async def acme(harness):
@@ -200,16 +158,16 @@ async def test_a_member_key_without_invitations_manage_is_forbidden(harness, cli
 
 
 @pytest.mark.parametrize("role", ["agency_user", "agency_admin"])
-async def test_an_agency_admin_may_invite_at_or_below_its_own_rank(app_with, role):
-    h = await app_with(roles=AGENCY_ROLES)
+async def test_an_agency_admin_may_invite_at_or_below_its_own_rank(harness_with, role):
+    h = await harness_with(roles=AGENCY_ROLES)
     team = await make_team(h.rt)
     key = await make_api_key(h.rt, team.id, role="agency_admin")
     body = await invite(h.client(), key, "new@example.com", role=role)
     assert body["role"] == role
 
 
-async def test_a_role_ranked_above_the_inviter_is_not_allowed(app_with):
-    h = await app_with(roles=DIRECTOR_ROLES)
+async def test_a_role_ranked_above_the_inviter_is_not_allowed(harness_with):
+    h = await harness_with(roles=DIRECTOR_ROLES)
     team = await make_team(h.rt)
     key = await make_api_key(h.rt, team.id, role="agency_admin")
     client = h.client()
@@ -250,8 +208,8 @@ async def test_an_existing_account_may_be_invited_by_default(harness, client, ac
     assert (await invite(client, acme[1], "elsewhere@example.com"))["status"] == "pending"
 
 
-async def test_an_existing_account_is_refused_when_existing_users_may_not_be_invited(app_with):
-    h = await app_with(invite_existing_users=False)
+async def test_an_existing_account_is_refused_when_existing_users_may_not_be_invited(harness_with):
+    h = await harness_with(invite_existing_users=False)
     team = await make_team(h.rt)
     key = await make_api_key(h.rt, team.id)
     await make_user(h.rt, "elsewhere@example.com")

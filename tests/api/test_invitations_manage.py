@@ -4,29 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from teamgate.app import create_app
-from teamgate.email.senders import MemorySender
-from tests.conftest import Harness, _empty_tables
-from tests.factories import add_member, invite, key_headers, make_api_key, make_team
+from tests.factories import DIRECTOR_ROLES, add_member, invite, key_headers, make_api_key, make_team
 
 URL = "/api/v1/team-invitations"
 ZULU = "%Y-%m-%dT%H:%M:%SZ"
 NEW_PERSON = {"password": "a long new password", "firstName": "New", "lastName": "Person"}
-
-DIRECTOR_ROLES = """
-[roles.director]
-rank = 90
-permissions = ["invitations:manage", "members:manage", "tasks:manage", "api_keys:manage", "audit:read", "team:read"]
-
-[roles.agency_admin]
-rank = 50
-permissions = ["invitations:manage", "members:manage", "tasks:manage", "api_keys:manage", "audit:read", "team:read"]
-
-[roles.agency_user]
-rank = 10
-permissions = ["team:read"]
-"""
-
 
 @pytest.fixture
 async def acme(harness):
@@ -43,18 +25,9 @@ async def rival(harness):
 
 
 @pytest.fixture
-async def director_app(settings, clock, tmp_path):
+async def director_app(harness_with):
     """The app with a catalog director(90) / agency_admin(50) / agency_user(10)."""
-    path = tmp_path / "roles.toml"
-    path.write_text(DIRECTOR_ROLES)
-    mail = MemorySender()
-    app = create_app(settings.model_copy(update={"roles_file": path}), clock=clock, sender=mail, run_dispatcher=False)
-    h = Harness(app=app, clock=clock, mail=mail)
-    await _empty_tables(h.rt.engine)
-    yield h
-    for c in h.clients:
-        await c.aclose()
-    await h.rt.engine.dispose()
+    return await harness_with(roles=DIRECTOR_ROLES)
 
 
 def zulu(moment) -> str:

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.factories import add_member, key_headers, make_api_key, make_team, make_user, sign_in
+from tests.factories import problem, add_member, key_headers, make_api_key, make_team, make_user, sign_in
 
-
-def problem(response: httpx.Response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 async def members(client: httpx.AsyncClient, headers: dict) -> dict[str, dict]:

@@ -11,18 +11,9 @@ from teamgate.domain.ids import new_id
 from teamgate.domain.passwords import password_problem
 from teamgate.domain.roles import DEFAULT_CATALOG, RoleCatalog
 from teamgate.domain.tokens import hash_token, new_api_key, new_token
+from tests.factories import AGENCY_ROLES
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-AGENCY_TOML = """
-[roles.agency_admin]
-rank = 50
-permissions = ["invitations:manage", "members:manage", "tasks:manage", "api_keys:manage", "audit:read", "team:read"]
-
-[roles.agency_user]
-rank = 10
-permissions = ["team:read"]
-"""
-
 
 class TestTokens:
     def test_tokens_carry_256_bits_and_are_url_safe(self):
@@ -85,7 +76,7 @@ class TestRoleCatalog:
 
     def test_agency_catalog_from_a_toml_file(self, tmp_path):
         path = tmp_path / "roles.toml"
-        path.write_text(AGENCY_TOML)
+        path.write_text(AGENCY_ROLES)
         catalog = RoleCatalog.load(path)
         assert catalog.owner_role is None
         assert catalog.creator_role.name == "agency_admin"

@@ -6,11 +6,14 @@ import io
 from datetime import timedelta
 from email import policy
 
+from httpx import ASGITransport, AsyncClient
+
 from teamgate.app import create_app
 from teamgate.config import Settings
 from teamgate.email.messages import invitation_email
 from teamgate.email.outbox import Outgoing
 from teamgate.email.senders import ConsoleSender, FileSender, MemorySender
+from tests.conftest import _empty_tables
 from tests.factories import invite, key_headers, make_api_key, make_team
 
 
@@ -109,11 +112,7 @@ async def test_the_running_service_sends_right_after_the_commit(settings, clock)
     mail = MemorySender()
     app = create_app(settings, clock=clock, sender=mail)
     async with app.router.lifespan_context(app):
-        from httpx import ASGITransport, AsyncClient
-
         rt = app.state.rt
-        from tests.conftest import _empty_tables
-
         await _empty_tables(rt.engine)
         team = await make_team(rt)
         key = await make_api_key(rt, team.id)
