@@ -79,10 +79,11 @@ def _outranks(rt: Runtime, ctx: TeamContext, member: Membership) -> bool:
     return role is not None and role.rank > ctx.role.rank
 
 
-async def change_role(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: str, role_name: str) -> Membership:
+async def change_role(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: str,
+                      role_name: str) -> tuple[Membership, User]:
     """Raises Forbidden, NotFound, ValidationFailed (unknown role), RoleNotAllowed."""
     ctx.require("members:manage")
-    member, _ = await _target(db, ctx, user_id)
+    member, user = await _target(db, ctx, user_id)
     role = rt.catalog.get(role_name)
     if role is None:
         raise errors.ValidationFailed("role", f"unknown role {role_name!r}")
@@ -94,7 +95,7 @@ async def change_role(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: 
     audit.record(db, rt, ctx.actor, "member.role_changed", team_id=ctx.team_id, target_type="user",
                  target_id=user_id, previous=previous, role=role.name)
     await db.flush()
-    return member
+    return member, user
 
 
 async def remove(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: str) -> None:
@@ -114,13 +115,14 @@ async def remove(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: str) 
     await db.flush()
 
 
-async def transfer_ownership(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: str) -> Membership:
+async def transfer_ownership(db: AsyncSession, rt: Runtime, ctx: TeamContext,
+                             user_id: str) -> tuple[Membership, User]:
     """Only the owner (or a system owner) may; the former owner keeps the next role down."""
     if not ctx.is_owner or ctx.actor.api_key is not None:
         raise errors.Forbidden("Only the team's owner can transfer ownership.")
-    new_owner, _ = await _target(db, ctx, user_id)
+    new_owner, user = await _target(db, ctx, user_id)
     if new_owner.is_owner:
-        return new_owner
+        return new_owner, user
     old_owner = await repo.owner(db, ctx.team_id)
     if old_owner is not None:
         old_owner.is_owner, old_owner.role = False, rt.catalog.successor_role().name
@@ -129,4 +131,4 @@ async def transfer_ownership(db: AsyncSession, rt: Runtime, ctx: TeamContext, us
     audit.record(db, rt, ctx.actor, "team.ownership_transferred", team_id=ctx.team_id, target_type="user",
                  target_id=user_id, previousOwner=old_owner.user_id if old_owner else None)
     await db.flush()
-    return new_owner
+    return new_owner, user

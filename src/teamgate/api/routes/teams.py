@@ -39,9 +39,7 @@ async def list_members(ctx: Team, db: Db):
 
 @router.patch("/team-members/{user_id}", response_model=s.MemberOut)
 async def change_role(user_id: str, body: s.MemberUpdate, ctx: Team, db: Db, rt: Rt):
-    await teams.change_role(db, rt, ctx, user_id, body.role)
-    member, user = next((m, u) for m, u in await teams.members(db, ctx) if u.id == user_id)
-    return present.member(member, user)
+    return present.member(*await teams.change_role(db, rt, ctx, user_id, body.role))
 
 
 @router.delete("/team-members/{user_id}", status_code=204)
@@ -51,6 +49,4 @@ async def remove_member(user_id: str, ctx: Team, db: Db, rt: Rt):
 
 @router.post("/team/transfer-ownership", response_model=s.MemberOut)
 async def transfer_ownership(body: s.TransferIn, ctx: Team, db: Db, rt: Rt):
-    await teams.transfer_ownership(db, rt, ctx, body.user_id)
-    member, user = next((m, u) for m, u in await teams.members(db, ctx) if u.id == body.user_id)
-    return present.member(member, user)
+    return present.member(*await teams.transfer_ownership(db, rt, ctx, body.user_id))
