@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.factories import AGENCY_ROLES, DIRECTOR_ROLES, add_member, invite, key_headers, make_api_key, make_team, make_user, sign_in
+from tests.factories import problem, AGENCY_ROLES, DIRECTOR_ROLES, add_member, invite, key_headers, make_api_key, make_team, make_user, sign_in
 
 URL = "/api/v1/team-invitations"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -31,13 +31,6 @@ async def pending(client, key) -> list[dict]:
 def zulu(moment: datetime) -> str:
     return moment.strftime(ZULU)
 
-
-def refused(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 def field_errors(body: dict) -> set[str]:
@@ -86,7 +79,7 @@ async def test_expires_in_days_within_one_to_thirty_is_honoured(harness, client,
 @pytest.mark.parametrize("days", [0, 31])
 async def test_expires_in_days_outside_one_to_thirty_is_refused(harness, client, acme, days):
     response = await post(client, acme[1], {"email": "new@example.com", "role": "member", "expiresInDays": days})
-    assert field_errors(refused(response, 422, "validation_error")) == {"expiresInDays"}
+    assert field_errors(problem(response, 422, "validation_error")) == {"expiresInDays"}
     await assert_nothing_written(harness, client, acme[1])
 
 
@@ -105,39 +98,39 @@ async def test_snake_case_field_names_are_accepted_on_input(harness, client, acm
 async def test_an_unknown_field_is_refused(harness, client, acme):
     team, key = acme
     response = await post(client, key, {"email": "new@example.com", "role": "member", "teamId": team.id})
-    assert "teamId" in field_errors(refused(response, 422, "validation_error"))
+    assert "teamId" in field_errors(problem(response, 422, "validation_error"))
     await assert_nothing_written(harness, client, key)
 
 
 async def test_an_email_given_as_an_array_is_refused(harness, client, acme):
     response = await post(client, acme[1], {"email": ["a@example.com", "b@example.com"], "role": "member"})
-    assert field_errors(refused(response, 422, "validation_error")) == {"email"}
+    assert field_errors(problem(response, 422, "validation_error")) == {"email"}
     await assert_nothing_written(harness, client, acme[1])
 
 
 async def test_an_invalid_email_is_refused_with_a_field_error(harness, client, acme):
     response = await post(client, acme[1], {"email": "not-an-email", "role": "member"})
-    assert field_errors(refused(response, 422, "validation_error")) == {"email"}
+    assert field_errors(problem(response, 422, "validation_error")) == {"email"}
     await assert_nothing_written(harness, client, acme[1])
 
 
 async def test_a_malformed_json_body_is_a_bad_request(harness, client, acme):
     response = await client.post(URL, headers={**key_headers(acme[1]), "content-type": "application/json"},
                                  content=b'{"email": "new@example.com", "role": ')
-    refused(response, 400, "bad_request")
+    problem(response, 400, "bad_request")
     await assert_nothing_written(harness, client, acme[1])
 
 
 async def test_an_unknown_role_is_refused_with_a_field_error(harness, client, acme):
     response = await post(client, acme[1], {"email": "new@example.com", "role": "superuser"})
-    assert field_errors(refused(response, 422, "validation_error")) == {"role"}
+    assert field_errors(problem(response, 422, "validation_error")) == {"role"}
     await assert_nothing_written(harness, client, acme[1])
 
 
 # --- roles and permissions ------------------------------------------------------------------
 
 async def test_the_owner_role_is_never_granted_by_invitation(harness, client, acme):
-    refused(await post(client, acme[1], {"email": "new@example.com", "role": "owner"}), 403, "role_not_allowed")
+    problem(await post(client, acme[1], {"email": "new@example.com", "role": "owner"}), 403, "role_not_allowed")
     await assert_nothing_written(harness, client, acme[1])
 
 
@@ -146,14 +139,14 @@ async def test_not_even_the_team_owner_may_grant_the_owner_role_by_invitation(ha
     browser = harness.client()
     csrf = await sign_in(browser, team.owner)
     response = await browser.post(URL, headers=csrf, json={"email": "new@example.com", "role": "owner"})
-    refused(response, 403, "role_not_allowed")
+    problem(response, 403, "role_not_allowed")
     await assert_nothing_written(harness, client, key)
 
 
 async def test_a_member_key_without_invitations_manage_is_forbidden(harness, client, acme):
     team, admin_key = acme
     member_key = await make_api_key(harness.rt, team.id, role="member", name="reader")
-    refused(await post(client, member_key, {"email": "new@example.com", "role": "member"}), 403, "forbidden")
+    problem(await post(client, member_key, {"email": "new@example.com", "role": "member"}), 403, "forbidden")
     await assert_nothing_written(harness, client, admin_key)
 
 
@@ -171,7 +164,7 @@ async def test_a_role_ranked_above_the_inviter_is_not_allowed(harness_with):
     team = await make_team(h.rt)
     key = await make_api_key(h.rt, team.id, role="agency_admin")
     client = h.client()
-    refused(await post(client, key, {"email": "new@example.com", "role": "director"}), 403, "role_not_allowed")
+    problem(await post(client, key, {"email": "new@example.com", "role": "director"}), 403, "role_not_allowed")
     await assert_nothing_written(h, client, key)
 
 
@@ -181,7 +174,7 @@ async def test_a_second_pending_invitation_for_the_same_email_names_the_first(ha
     _, key = acme
     first = await invite(client, key, "new.person@example.com")
     response = await post(client, key, {"email": "  New.Person@EXAMPLE.com ", "role": "admin"})
-    assert refused(response, 409, "invitation_pending")["invitationId"] == first["id"]
+    assert problem(response, 409, "invitation_pending")["invitationId"] == first["id"]
     assert [i["id"] for i in await pending(client, key)] == [first["id"]]
     assert len(await harness.send_mail()) == 1
 
@@ -199,7 +192,7 @@ async def test_an_expired_invitation_does_not_block_a_new_one_and_lists_as_expir
 async def test_inviting_a_member_of_the_team_is_refused(harness, client, acme):
     team, key = acme
     await add_member(harness.rt, team.id, "member@example.com")
-    refused(await post(client, key, {"email": "MEMBER@example.com", "role": "member"}), 409, "already_member")
+    problem(await post(client, key, {"email": "MEMBER@example.com", "role": "member"}), 409, "already_member")
     await assert_nothing_written(harness, client, key)
 
 
@@ -214,7 +207,7 @@ async def test_an_existing_account_is_refused_when_existing_users_may_not_be_inv
     key = await make_api_key(h.rt, team.id)
     await make_user(h.rt, "elsewhere@example.com")
     client = h.client()
-    refused(await post(client, key, {"email": "elsewhere@example.com", "role": "member"}), 409, "account_exists")
+    problem(await post(client, key, {"email": "elsewhere@example.com", "role": "member"}), 409, "account_exists")
     await assert_nothing_written(h, client, key)
     assert (await invite(client, key, "brand.new@example.com"))["status"] == "pending"
 
@@ -225,7 +218,7 @@ async def test_the_seat_limit_counts_members_and_pending_invitations(harness, cl
     team = await make_team(harness.rt, seat_limit=2)
     key = await make_api_key(harness.rt, team.id)
     first = await invite(client, key, "first@example.com")
-    refused(await post(client, key, {"email": "second@example.com", "role": "member"}), 409, "seat_limit_reached")
+    problem(await post(client, key, {"email": "second@example.com", "role": "member"}), 409, "seat_limit_reached")
     assert [i["id"] for i in await pending(client, key)] == [first["id"]]
     assert [m.recipient for m in await harness.send_mail()] == ["first@example.com"]
 
@@ -253,7 +246,7 @@ async def test_a_task_of_another_team_is_refused(harness, client, acme):
     foreign = await client.post("/api/v1/tasks", headers=key_headers(other_key), json={"title": "Secret"})
     assert foreign.status_code == 201, foreign.text
     response = await post(client, key, {"email": "new@example.com", "role": "member", "taskIds": [foreign.json()["id"]]})
-    assert field_errors(refused(response, 422, "validation_error")) == {"taskIds"}
+    assert field_errors(problem(response, 422, "validation_error")) == {"taskIds"}
     await assert_nothing_written(harness, client, key)
 
 
@@ -291,12 +284,12 @@ async def test_delivery_is_queued_then_sent_once_the_dispatcher_runs(harness, cl
 
 async def test_a_request_without_credentials_is_unauthenticated(harness, client, acme):
     response = await client.post(URL, json={"email": "new@example.com", "role": "member"})
-    refused(response, 401, "unauthenticated")
+    problem(response, 401, "unauthenticated")
     await assert_nothing_written(harness, client, acme[1])
 
 
 async def test_an_unknown_api_key_is_unauthenticated(harness, client, acme):
-    refused(await post(client, "tgk_" + "x" * 43, {"email": "new@example.com", "role": "member"}),
+    problem(await post(client, "tgk_" + "x" * 43, {"email": "new@example.com", "role": "member"}),
             401, "unauthenticated")
     await assert_nothing_written(harness, client, acme[1])
 
@@ -312,7 +305,7 @@ async def test_a_session_write_without_the_csrf_token_is_refused(harness, client
     browser = harness.client()
     await sign_in(browser, team.owner)
     response = await browser.post(URL, json={"email": "new@example.com", "role": "member"})
-    refused(response, 403, "csrf_failed")
+    problem(response, 403, "csrf_failed")
     await assert_nothing_written(harness, client, key)
 
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.factories import DIRECTOR_ROLES, add_member, invite, key_headers, make_api_key, make_team
+from tests.factories import problem, DIRECTOR_ROLES, add_member, invite, key_headers, make_api_key, make_team
 
 URL = "/api/v1/team-invitations"
 ZULU = "%Y-%m-%dT%H:%M:%SZ"
@@ -33,13 +33,6 @@ async def director_app(harness_with):
 def zulu(moment) -> str:
     return moment.strftime(ZULU)
 
-
-def refused(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 async def listed(client, key, **params) -> dict:
@@ -112,7 +105,7 @@ async def test_each_status_filter_lists_only_invitations_in_that_status(harness,
 
 async def test_an_unknown_status_filter_is_refused(harness, client, acme):
     response = await client.get(URL, headers=key_headers(acme[1]), params={"status": "everything"})
-    assert [e["field"] for e in refused(response, 422, "validation_error")["errors"]] == ["status"]
+    assert [e["field"] for e in problem(response, 422, "validation_error")["errors"]] == ["status"]
 
 
 async def test_cursor_pages_walk_every_invitation_once_newest_first(harness, client, acme):
@@ -134,7 +127,7 @@ async def test_cursor_pages_walk_every_invitation_once_newest_first(harness, cli
 @pytest.mark.parametrize("cursor", ["garbage!!", "%%%", "bm90LWFuLWlk"])
 async def test_a_cursor_this_api_did_not_return_is_refused(harness, client, acme, cursor):
     response = await client.get(URL, headers=key_headers(acme[1]), params={"cursor": cursor})
-    assert [e["field"] for e in refused(response, 422, "validation_error")["errors"]] == ["cursor"]
+    assert [e["field"] for e in problem(response, 422, "validation_error")["errors"]] == ["cursor"]
 
 
 async def test_tokens_never_appear_when_listing_or_reading(harness, client, acme):
@@ -161,7 +154,7 @@ async def test_reading_an_invitation_shows_its_delivery_state(harness, client, a
 
 async def test_another_teams_invitation_is_not_found(harness, client, acme, rival):
     theirs = await invite(client, rival[1], "new@example.com")
-    refused(await get(client, acme[1], theirs["id"]), 404, "invitation_not_found")
+    problem(await get(client, acme[1], theirs["id"]), 404, "invitation_not_found")
 
 
 async def test_cancelling_a_pending_invitation_revokes_it_and_kills_its_link(harness, client, acme):
@@ -171,7 +164,7 @@ async def test_cancelling_a_pending_invitation_revokes_it_and_kills_its_link(har
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "revoked"
     assert response.json()["revokedAt"] == zulu(harness.clock.now())
-    refused(await validate(client, created["token"]), 400, "invitation_revoked")
+    problem(await validate(client, created["token"]), 400, "invitation_revoked")
 
 
 async def test_cancelling_drops_the_email_not_yet_sent(harness, client, acme):
@@ -185,12 +178,12 @@ async def test_cancelling_twice_is_refused_as_not_pending(harness, client, acme)
     _, key = acme
     created = await invite(client, key, "new@example.com")
     await cancel(client, key, created["id"])
-    refused(await cancel(client, key, created["id"]), 409, "invitation_not_pending")
+    problem(await cancel(client, key, created["id"]), 409, "invitation_not_pending")
 
 
 async def test_cancelling_another_teams_invitation_is_not_found_and_leaves_it_pending(harness, client, acme, rival):
     theirs = await invite(client, rival[1], "new@example.com")
-    refused(await cancel(client, acme[1], theirs["id"]), 404, "invitation_not_found")
+    problem(await cancel(client, acme[1], theirs["id"]), 404, "invitation_not_found")
     assert (await get(client, rival[1], theirs["id"])).json()["status"] == "pending"
     assert (await validate(client, theirs["token"])).status_code == 200
 
@@ -205,7 +198,7 @@ async def test_resend_rotates_the_token_so_the_old_link_dies(harness, client, ac
     fresh = response.json()
     assert fresh["id"] == created["id"] and fresh["token"] != created["token"]
     assert fresh["acceptUrl"].endswith(fresh["token"])
-    refused(await validate(client, created["token"]), 404, "invitation_not_found")
+    problem(await validate(client, created["token"]), 404, "invitation_not_found")
     assert (await validate(client, fresh["token"])).status_code == 200
 
 
@@ -256,7 +249,7 @@ async def test_a_closed_invitation_cannot_be_resent(harness, client, acme, how):
     created = await invite(client, key, "new@example.com")
     await close_by(how, harness, key, created)
     await harness.send_mail()
-    refused(await resend(client, key, created["id"]), 409, "invitation_not_pending")
+    problem(await resend(client, key, created["id"]), 409, "invitation_not_pending")
     assert (await get(client, key, created["id"])).json()["status"] == how
     assert await harness.send_mail() == []
 
@@ -272,13 +265,13 @@ async def test_resend_honours_expires_in_days(harness, client, acme, body):
 async def test_resend_refuses_expires_in_days_out_of_range_and_keeps_the_old_link(harness, client, acme):
     _, key = acme
     created = await invite(client, key, "new@example.com")
-    refused(await resend(client, key, created["id"], {"expiresInDays": 31}), 422, "validation_error")
+    problem(await resend(client, key, created["id"], {"expiresInDays": 31}), 422, "validation_error")
     assert (await validate(client, created["token"])).status_code == 200
 
 
 async def test_resending_another_teams_invitation_is_not_found(harness, client, acme, rival):
     theirs = await invite(client, rival[1], "new@example.com")
-    refused(await resend(client, acme[1], theirs["id"]), 404, "invitation_not_found")
+    problem(await resend(client, acme[1], theirs["id"]), 404, "invitation_not_found")
     assert (await validate(client, theirs["token"])).status_code == 200
 
 
@@ -287,15 +280,15 @@ async def test_resending_an_expired_invitation_is_refused_while_a_newer_one_is_p
     old = await invite(client, key, "new@example.com")
     harness.clock.advance(days=8)
     newer = await invite(client, key, "new@example.com")
-    assert refused(await resend(client, key, old["id"]), 409, "invitation_pending")["invitationId"] == newer["id"]
-    refused(await validate(client, old["token"]), 400, "invitation_expired")
+    assert problem(await resend(client, key, old["id"]), 409, "invitation_pending")["invitationId"] == newer["id"]
+    problem(await validate(client, old["token"]), 400, "invitation_expired")
 
 
 async def test_resending_to_someone_who_has_since_joined_is_refused(harness, client, acme):
     team, key = acme
     created = await invite(client, key, "new@example.com", sendEmail=False)
     await add_member(harness.rt, team.id, "new@example.com")
-    refused(await resend(client, key, created["id"]), 409, "already_member")
+    problem(await resend(client, key, created["id"]), 409, "already_member")
     assert await harness.send_mail() == []
 
 
@@ -307,8 +300,8 @@ async def test_resend_and_cancel_recheck_the_callers_rank(director_app):
     client = h.client()
     created = await invite(client, director, "boss@example.com", role="director")
     await h.send_mail()
-    refused(await resend(client, admin, created["id"]), 403, "role_not_allowed")
-    refused(await cancel(client, admin, created["id"]), 403, "role_not_allowed")
+    problem(await resend(client, admin, created["id"]), 403, "role_not_allowed")
+    problem(await cancel(client, admin, created["id"]), 403, "role_not_allowed")
     assert (await validate(client, created["token"])).status_code == 200
     assert await h.send_mail() == []
 
@@ -317,10 +310,10 @@ async def test_a_key_without_invitations_manage_cannot_list_cancel_or_resend(har
     team, key = acme
     created = await invite(client, key, "new@example.com")
     reader = await make_api_key(harness.rt, team.id, role="member", name="reader")
-    refused(await client.get(URL, headers=key_headers(reader)), 403, "forbidden")
-    refused(await get(client, reader, created["id"]), 403, "forbidden")
-    refused(await cancel(client, reader, created["id"]), 403, "forbidden")
-    refused(await resend(client, reader, created["id"]), 403, "forbidden")
+    problem(await client.get(URL, headers=key_headers(reader)), 403, "forbidden")
+    problem(await get(client, reader, created["id"]), 403, "forbidden")
+    problem(await cancel(client, reader, created["id"]), 403, "forbidden")
+    problem(await resend(client, reader, created["id"]), 403, "forbidden")
     assert (await validate(client, created["token"])).status_code == 200
 
 
