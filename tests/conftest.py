@@ -80,11 +80,11 @@ def sqlite_url(tmp_path_factory) -> str:
     return url
 
 
-@pytest.fixture(params=ENGINES)
-def engine_name(request) -> str:
-    if "postgres_only" in request.keywords and request.param != "postgresql":
-        pytest.skip("PostgreSQL-only test")
-    return request.param
+def pytest_generate_tests(metafunc) -> None:
+    """Every test that touches the database runs once per engine (PostgreSQL-only ones once)."""
+    if "engine_name" in metafunc.fixturenames:
+        only_pg = metafunc.definition.get_closest_marker("postgres_only") is not None
+        metafunc.parametrize("engine_name", ["postgresql"] if only_pg else ENGINES)
 
 
 @pytest.fixture
@@ -170,7 +170,9 @@ async def harness_with(settings, clock, tmp_path):
             overrides["roles_file"] = tmp_path / f"roles{len(built)}.toml"
             overrides["roles_file"].write_text(roles)
         mail = MemorySender()
-        app = create_app(settings.model_copy(update=overrides), clock=clock, sender=mail, run_dispatcher=False)
+        configured = settings.model_copy(update=overrides)
+        sender = mail if configured.email_backend == "memory" else None  # else the configured backend
+        app = create_app(configured, clock=clock, sender=sender, run_dispatcher=False)
         h = Harness(app=app, clock=clock, mail=mail)
         await _empty_tables(h.rt.engine)
         built.append(h)

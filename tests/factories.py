@@ -103,3 +103,26 @@ async def invite(client: httpx.AsyncClient, key: str, email: str, role: str = "m
                                  json={"email": email, "role": role, **extra})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def dump_database(rt) -> bytes:
+    """Every value of every table, as bytes, to search for what must not be stored."""
+    from sqlalchemy import text
+
+    from teamgate.storage.models import Base
+
+    chunks: list[bytes] = []
+    async with rt.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for row in (await conn.execute(text(f"SELECT * FROM {table.name}"))).all():
+                chunks.extend(v if isinstance(v, bytes) else str(v).encode() for v in row)
+    return b"\n".join(chunks)
+
+
+def cli_env(settings, **extra: str) -> dict[str, str]:
+    """The environment for a `teamgate` subprocess on the test's database and secret key."""
+    import os
+
+    return {**os.environ, "TEAMGATE_DATABASE_URL": settings.database_url,
+            "TEAMGATE_SECRET_KEY": settings.secret_key.get_secret_value(), "TEAMGATE_DATA_DIR": str(settings.data_dir),
+            "TEAMGATE_ARGON2_MEMORY_KIB": "1024", "TEAMGATE_ARGON2_TIME_COST": "1", **extra}

@@ -15,6 +15,7 @@ from teamgate.config import Settings
 from teamgate.domain.roles import RoleCatalog
 from teamgate.ratelimit import RateLimits
 from teamgate.email.dispatcher import Dispatcher
+from teamgate.email.messages import Templates
 from teamgate.email.senders import Sender, make_sender
 from teamgate.runtime import Clock, Passwords, Runtime, SystemClock, outbox_cipher
 from teamgate.storage.db import make_engine, session_factory
@@ -48,6 +49,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     return Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
                    catalog=RoleCatalog.load(settings.roles_file), passwords=Passwords(settings),
                    cipher=outbox_cipher(settings.secret), limits=RateLimits(settings.rate_limit_storage),
+                   templates=Templates(settings.templates_dir),
                    clock=clock or SystemClock())
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import typer
@@ -19,8 +21,10 @@ from teamgate import errors
 from teamgate.app import build_runtime, create_app
 from teamgate.config import Settings
 from teamgate.domain.emails import normalize_email
+from teamgate.email.dispatcher import Dispatcher
+from teamgate.email.senders import make_sender
 from teamgate.runtime import Runtime
-from teamgate.services import accounts, api_keys, invitations, teams
+from teamgate.services import accounts, api_keys, invitations, outbox, teams
 from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.storage.db import migrate as run_migrations
 from teamgate.storage.db import migrations_current, unit_of_work
@@ -32,9 +36,11 @@ app = typer.Typer(help="teamgate: team invitations you can run yourself.", no_ar
 users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 teams_app = typer.Typer(help="Manage teams.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Look at and retry outgoing email.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(teams_app, name="teams")
 app.add_typer(keys_app, name="api-keys")
+app.add_typer(outbox_app, name="outbox")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
 
@@ -44,18 +50,27 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+@asynccontextmanager
+async def opened(settings: Settings | None = None) -> AsyncIterator[Runtime]:
+    """A runtime on a current schema: the embedded SQLite is migrated on the spot; a PostgreSQL
+    behind the code is refused (its migrations run as another role, with `teamgate migrate`)."""
+    rt = build_runtime(settings or Settings())
+    try:
+        if rt.settings.is_sqlite:
+            await run_migrations(rt.engine)
+        elif not await migrations_current(rt.engine):
+            fail("the database schema is not current: run `teamgate migrate` first")
+        yield rt
+    finally:
+        await rt.engine.dispose()
+
+
 def in_transaction(work: Callable[[AsyncSession, Runtime], Awaitable[Any]]) -> Any:
     """Run `work` in one committed transaction; domain errors become a message on stderr."""
 
     async def main() -> Any:
-        rt = build_runtime(Settings())
-        try:
-            if rt.settings.is_sqlite:
-                await run_migrations(rt.engine)
-            async with unit_of_work(rt.sessions) as db:
-                return await work(db, rt)
-        finally:
-            await rt.engine.dispose()
+        async with opened() as rt, unit_of_work(rt.sessions) as db:
+            return await work(db, rt)
 
     try:
         return asyncio.run(main())
@@ -93,18 +108,10 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
     settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
 
     async def prepare() -> str | None:
-        rt = build_runtime(settings)
-        try:
-            if settings.is_sqlite:
-                await run_migrations(rt.engine)
-            elif not await migrations_current(rt.engine):
-                fail("the database schema is not current: run `teamgate migrate` first")
-            async with unit_of_work(rt.sessions) as db:
-                if await accounts_repo.count_users(db) == 0:
-                    return await accounts.new_setup_link(db, rt)
+        async with opened(settings) as rt, unit_of_work(rt.sessions) as db:
+            if await accounts_repo.count_users(db) == 0:
+                return await accounts.new_setup_link(db, rt)
             return None
-        finally:
-            await rt.engine.dispose()
 
     setup_link = asyncio.run(prepare())
     install_redaction()
@@ -212,6 +219,56 @@ def invite(team: Annotated[str, typer.Option(help="Team id.")], email: Annotated
     issued, url = in_transaction(work)
     emit(as_json, {"id": issued.invitation.id, "token": issued.token, "acceptUrl": url},
          f"invited {issued.invitation.email} as {issued.invitation.role} ({issued.invitation.id})\n{url}")
+
+
+@app.command()
+def worker(batch_size: Annotated[int, typer.Option(min=1, max=500, help="Messages per batch.")] = 20,
+           poll_seconds: Annotated[float, typer.Option(min=0.1, help="Look for due messages this often.")] = 5.0):
+    """Send queued email: the dispatcher alone. Run as many as you like against one PostgreSQL;
+    each message goes to exactly one of them. SIGTERM or Ctrl-C stops it after the batch in hand."""
+    settings = Settings()
+
+    async def main() -> None:
+        async with opened(settings) as rt:
+            dispatcher = Dispatcher(rt, make_sender(settings), batch_size=batch_size, poll_seconds=poll_seconds)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, dispatcher.request_stop)
+            typer.echo(f"teamgate worker: sending {settings.email_backend} email", err=True)
+            await dispatcher.run_forever()
+            typer.echo("teamgate worker: stopped", err=True)
+
+    asyncio.run(main())
+
+
+@outbox_app.command("list")
+def outbox_list(status: Annotated[str | None, typer.Option(help="queued, sending, sent, failed or cancelled.")] = "failed",
+                limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100, as_json: JsonFlag = False):
+    """List outbox messages (by default the failed ones), newest first."""
+    rows = in_transaction(lambda db, rt: outbox.page(db, status=status if status != "all" else None, limit=limit))
+    data = [{"id": r.id, "status": r.status, "recipient": r.recipient, "subject": r.subject, "attempts": r.attempts,
+             "lastError": r.last_error, "invitationId": r.invitation_id, "createdAt": r.created_at.isoformat()}
+            for r in rows]
+    if as_json:
+        typer.echo(json.dumps({"data": data}))
+        return
+    for d in data:
+        typer.echo(f"{d['id']}  {d['status']:<9} {d['attempts']:>2}x  {d['recipient']}  {d['lastError'] or ''}")
+    if not data:
+        typer.echo(f"no {status or ''} messages".replace("  ", " "), err=True)
+
+
+@outbox_app.command("retry")
+def outbox_retry(ids: Annotated[list[str] | None, typer.Argument(help="Message ids (default: every failed one).")] = None,
+                 as_json: JsonFlag = False):
+    """Queue failed messages again with a fresh set of attempts; a running dispatcher sends them."""
+    result = in_transaction(lambda db, rt: outbox.retry(db, rt, Actor.system(), ids=ids or None))
+    if as_json:
+        typer.echo(json.dumps({"retried": result.retried, "skipped": result.skipped}))
+        return
+    typer.echo(f"queued again: {len(result.retried)}")
+    for message_id, why in result.skipped.items():
+        typer.echo(f"skipped {message_id}: {why}", err=True)
 
 
 def main() -> None:

@@ -31,9 +31,12 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
-    smtp_tls: bool = False
+    smtp_starttls: bool | None = None  # None: upgrade when the server offers it; true: require; false: never
+    smtp_tls: bool = False  # implicit TLS (usually port 465)
+    smtp_timeout: float = Field(default=30, gt=0)
+    smtp_validate_certs: bool = True
     email_max_attempts: int = Field(default=8, ge=1)
+    templates_dir: Path | None = None
 
     product_name: str = "teamgate"
     invitation_ttl_days: float = Field(default=7, gt=0, le=30)

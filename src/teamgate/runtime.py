@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from teamgate.config import Settings
 from teamgate.domain.roles import RoleCatalog
+from teamgate.email.messages import Templates
 from teamgate.ratelimit import RateLimits
 
 if TYPE_CHECKING:
@@ -70,5 +71,6 @@ class Runtime:
     passwords: Passwords
     cipher: Fernet
     limits: RateLimits
+    templates: Templates
     clock: Clock = field(default_factory=SystemClock)
     dispatcher: Dispatcher | None = None

@@ -10,7 +10,7 @@ from httpx import ASGITransport, AsyncClient
 
 from teamgate.app import create_app
 from teamgate.config import Settings
-from teamgate.email.messages import invitation_email
+from teamgate.email.messages import Templates
 from teamgate.email.outbox import Outgoing
 from teamgate.email.senders import ConsoleSender, FileSender, MemorySender
 from tests.conftest import _empty_tables
@@ -55,7 +55,7 @@ async def test_console_backend_prints_the_link():
 
 def test_the_email_names_team_inviter_role_link_and_expiry(clock):
     now = clock.now()
-    rendered = invitation_email(product="teamgate", team="Acme", inviter="Olivia Owner", role="admin",
+    rendered = Templates().invitation(product="teamgate", team="Acme", inviter="Olivia Owner", role="admin",
                                 url="https://t.example/invite?token=abc", expires_at=now + timedelta(days=7),
                                 now=now, resend=False)
     for part in (rendered.text, rendered.html):
@@ -68,7 +68,7 @@ def test_the_email_names_team_inviter_role_link_and_expiry(clock):
 
 def test_user_text_cannot_inject_headers_or_markup(clock):
     now = clock.now()
-    rendered = invitation_email(product="teamgate", team="<script>x</script>\r\nBcc: evil@example.com",
+    rendered = Templates().invitation(product="teamgate", team="<script>x</script>\r\nBcc: evil@example.com",
                                 inviter="Eve", role="member", url="https://t/invite?token=a",
                                 expires_at=now + timedelta(days=1), now=now, resend=True)
     assert "\n" not in rendered.subject and "\r" not in rendered.subject

@@ -5,18 +5,7 @@ from sqlalchemy import text
 
 from teamgate.services import accounts
 from teamgate.storage.db import unit_of_work
-from teamgate.storage.models import Base
-from tests.factories import PASSWORD, invite, key_headers, make_api_key, make_team, sign_in
-
-
-async def _dump(rt) -> bytes:
-    chunks: list[bytes] = []
-    async with rt.engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            for row in (await conn.execute(text(f"SELECT * FROM {table.name}"))).all():
-                for value in row:
-                    chunks.append(value if isinstance(value, bytes) else str(value).encode())
-    return b"\n".join(chunks)
+from tests.factories import PASSWORD, dump_database, invite, key_headers, make_api_key, make_team, sign_in
 
 
 async def test_no_secret_is_stored_in_plain_text(harness, client):
@@ -41,7 +30,7 @@ async def test_no_secret_is_stored_in_plain_text(harness, client):
     await sign_in(owner, team.owner)
     owner_session = owner.cookies["teamgate_session"]
 
-    dump = await _dump(harness.rt)
+    dump = await dump_database(harness.rt)
     assert b"first@example.com" in dump  # the dump really holds the data
     async with harness.rt.engine.connect() as conn:
         sealed = (await conn.execute(text("SELECT count(*) FROM outbox_messages WHERE body IS NOT NULL"))).scalar()

@@ -1,7 +1,13 @@
 """Sends what the outbox holds, after the commit that queued it, with retries and backoff.
 
-A batch is claimed in one transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several
-dispatchers share the table without sending a message twice), sent, and recorded there.
+Three steps, so that no transaction stays open while a mail server is slow:
+1. claim: in one short transaction, take due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+   several dispatchers on several hosts never take the same row) and mark them `sending` under
+   a lease with a fresh claim id;
+2. send the batch, outside any transaction, on one SMTP connection;
+3. record each outcome in one short transaction, only where the claim still holds.
+A dispatcher that dies mid-batch leaves its rows `sending`; when the lease runs out they are
+due again (at-least-once: a crash after the server accepted a message can repeat it).
 """
 
 from __future__ import annotations
@@ -9,16 +15,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
+from cryptography.fernet import InvalidToken
 
-from teamgate.email.outbox import open_body
-from teamgate.email.senders import Sender
+from teamgate.email.outbox import Outgoing, open_body
+from teamgate.email.senders import Outcome, Sender
 from teamgate.runtime import Runtime
 from teamgate.storage.db import unit_of_work
-from teamgate.storage.models import Invitation, OutboxMessage
-from teamgate.storage.repositories import outbox as outbox_repo
+from teamgate.storage.models import OutboxMessage
+from teamgate.storage.repositories import outbox as repo
 
 log = logging.getLogger("teamgate.email")
 
@@ -29,54 +37,92 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
+@dataclass(frozen=True)
+class Claimed:
+    id: str
+    attempts: int
+    invitation_id: str | None
+    message: Outgoing | None  # None when the body cannot be opened (the secret key changed)
+
+
 class Dispatcher:
-    def __init__(self, rt: Runtime, sender: Sender, *, batch_size: int = 20, poll_seconds: float = 5.0) -> None:
+    def __init__(self, rt: Runtime, sender: Sender, *, batch_size: int = 20, poll_seconds: float = 5.0,
+                 lease: timedelta = timedelta(minutes=10)) -> None:
         self.rt = rt
         self.sender = sender
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.lease = lease
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Send one batch of due messages; returns how many were attempted."""
-        async with unit_of_work(self.rt.sessions) as db:
-            rows = await outbox_repo.claim_due(db, self.rt.clock.now(), self.batch_size)
-            for row in rows:
-                await self._deliver(db, row)
-            return len(rows)
+        """Claim, send and record one batch of due messages; returns how many were attempted."""
+        claim_id = secrets.token_hex(16)
+        claimed = await self._claim(claim_id)
+        if claimed:
+            sendable = [c for c in claimed if c.message is not None]
+            outcomes = dict(zip([c.id for c in sendable], await self.sender.send_many([c.message for c in sendable])))
+            await self._record(claim_id, claimed, outcomes)
+        return len(claimed)
 
     async def drain(self) -> int:
         total = 0
-        while count := await self.run_once():
+        while not self._stopping.is_set() and (count := await self.run_once()):
             total += count
         return total
 
-    async def _deliver(self, db, row: OutboxMessage) -> None:
-        row.attempts += 1
+    async def _claim(self, claim_id: str) -> list[Claimed]:
+        now = self.rt.clock.now()
+        async with unit_of_work(self.rt.sessions) as db:
+            rows = await repo.claim_due(db, now, self.batch_size)
+            claimed = []
+            for row in rows:
+                row.status, row.claim_id, row.attempts = "sending", claim_id, row.attempts + 1
+                row.next_attempt_at = now + self.lease
+                claimed.append(Claimed(row.id, row.attempts, row.invitation_id, self._open(row)))
+            return claimed
+
+    def _open(self, row: OutboxMessage) -> Outgoing | None:
         try:
-            await self.sender.send(open_body(self.rt, row))
-        except Exception as exc:  # any failure of the transport is retried, never lost
-            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            row.status = "failed" if row.attempts >= self.rt.settings.email_max_attempts else "queued"
-            row.next_attempt_at = self.rt.clock.now() + backoff(row.attempts)
-            log.warning("email.send.failed", extra={"message_id": row.id, "attempts": row.attempts})
-        else:
-            row.status, row.sent_at, row.body, row.last_error = "sent", self.rt.clock.now(), None, None
-            log.info("email.send.ok", extra={"message_id": row.id})
-        if row.invitation_id:
-            await db.execute(update(Invitation).where(Invitation.id == row.invitation_id).values(
-                delivery_status=row.status, delivery_attempts=row.attempts, delivery_last_error=row.last_error,
-                delivery_sent_at=row.sent_at).execution_options(synchronize_session=False))
+            return open_body(self.rt, row)
+        except (InvalidToken, ValueError):
+            return None
+
+    async def _record(self, claim_id: str, claimed: list[Claimed], outcomes: dict[str, Outcome]) -> None:
+        now = self.rt.clock.now()
+        async with unit_of_work(self.rt.sessions) as db:
+            for c in claimed:
+                values = self._outcome(c, outcomes.get(c.id), now)
+                if not await repo.finish(db, c.id, claim_id, **values):
+                    continue  # our lease ran out and another dispatcher has the message now
+                if c.invitation_id:
+                    await repo.mirror_delivery(db, c.invitation_id, delivery_status=values["status"],
+                                               delivery_attempts=c.attempts, delivery_last_error=values["last_error"],
+                                               delivery_sent_at=values.get("sent_at"))
+
+    def _outcome(self, c: Claimed, error: Outcome, now) -> dict:
+        if c.message is None:
+            log.error("email.send.unreadable", extra={"message_id": c.id})
+            return {"status": "failed", "last_error": "the message cannot be decrypted (was the secret key changed?)"}
+        if error is None:
+            log.info("email.send.ok", extra={"message_id": c.id, "attempts": c.attempts})
+            return {"status": "sent", "sent_at": now, "body": None, "last_error": None}
+        final = c.attempts >= self.rt.settings.email_max_attempts
+        log.warning("email.send.failed", extra={"message_id": c.id, "attempts": c.attempts, "final": final})
+        return {"status": "failed" if final else "queued", "last_error": f"{type(error).__name__}: {error}"[:500],
+                "next_attempt_at": now + backoff(c.attempts)}
 
     async def run_forever(self) -> None:
-        while True:
+        """Until stop(): drain, then sleep until woken by a commit or the poll interval passes."""
+        while not self._stopping.is_set():
             try:
                 await self.drain()
-            except Exception:  # the loop must survive a database hiccup; the rows stay queued
+            except Exception:  # a database or network hiccup must not end the loop; rows stay due
                 log.exception("email.dispatch.error")
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
@@ -87,11 +133,14 @@ class Dispatcher:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run_forever(), name="teamgate-dispatcher")
 
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the batch in hand (safe from a signal handler)."""
+        self._stopping.set()
+        self._wake.set()
+
     async def stop(self) -> None:
+        """Finish the batch in hand, then stop: nothing sent is left unrecorded."""
+        self.request_stop()
         if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await self._task
             self._task = None

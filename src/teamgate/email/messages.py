@@ -1,14 +1,18 @@
-"""Invitation emails rendered from Jinja2 templates (HTML autoescaped, text plain)."""
+"""Emails rendered from Jinja2 templates: HTML autoescaped, subjects kept to one line.
+
+Operators can override any template (`invitation`, `resend`: `.txt`, `.html`, `_subject.txt`)
+by putting a file of the same name in TEAMGATE_TEMPLATES_DIR.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 
-_env = Environment(loader=PackageLoader("teamgate.email", "templates"),
-                   autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+SUBJECT_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,7 @@ class Rendered:
 
 
 def one_line(value: str) -> str:
-    """User-supplied text going into a header: no line breaks, so no injected headers."""
+    """Text going into a header: no line breaks, so nothing can be injected after it."""
     return " ".join(value.split())
 
 
@@ -32,13 +36,20 @@ def describe_lifetime(expires_at: datetime, now: datetime) -> str:
     return f"{hours} hour{'s' if hours != 1 else ''}"
 
 
-def invitation_email(*, product: str, team: str, inviter: str, role: str, url: str, expires_at: datetime,
-                     now: datetime, resend: bool) -> Rendered:
-    context = {
-        "product": product, "team": team, "inviter": inviter, "role": role, "url": url, "resend": resend,
-        "lifetime": describe_lifetime(expires_at, now),
-        "expires_utc": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
-    }
-    subject = f"{'Reminder: ' if resend else ''}{inviter} invited you to join {team} on {product}"
-    return Rendered(subject=one_line(subject)[:300], text=_env.get_template("invitation.txt").render(context),
-                    html=_env.get_template("invitation.html").render(context))
+class Templates:
+    def __init__(self, override_dir: Path | None = None) -> None:
+        loaders = [FileSystemLoader(override_dir)] if override_dir else []
+        self._env = Environment(loader=ChoiceLoader([*loaders, PackageLoader("teamgate.email", "templates")]),
+                                autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                                keep_trailing_newline=True)
+
+    def render(self, name: str, **context) -> Rendered:
+        subject = self._env.get_template(f"{name}_subject.txt").render(context)
+        return Rendered(subject=one_line(subject)[:SUBJECT_LIMIT], text=self._env.get_template(f"{name}.txt").render(context),
+                        html=self._env.get_template(f"{name}.html").render(context))
+
+    def invitation(self, *, product: str, team: str, inviter: str, role: str, url: str, expires_at: datetime,
+                   now: datetime, resend: bool) -> Rendered:
+        return self.render("resend" if resend else "invitation", product=product, team=team, inviter=inviter,
+                           role=role, url=url, lifetime=describe_lifetime(expires_at, now),
+                           expires_utc=expires_at.strftime("%Y-%m-%d %H:%M UTC"))

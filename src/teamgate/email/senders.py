@@ -1,4 +1,8 @@
-"""Where email goes: a small Protocol with console, file and memory implementations."""
+"""Where email goes: a small Protocol with smtp, console, file and memory implementations.
+
+A sender takes a batch and reports, per message, None (accepted) or the error, so that the
+dispatcher can record each outcome; one failure never hides the others.
+"""
 
 from __future__ import annotations
 
@@ -13,25 +17,47 @@ import aiosmtplib
 from teamgate.config import Settings
 from teamgate.email.outbox import Outgoing
 
+Outcome = Exception | None
+
 
 class Sender(Protocol):
-    async def send(self, message: Outgoing) -> None: ...
+    async def send_many(self, messages: list[Outgoing]) -> list[Outcome]: ...
 
 
 def to_mime(message: Outgoing, sender: str) -> EmailMessage:
-    """A multipart text + HTML message with the headers mail servers expect."""
+    """A multipart text + HTML message with the headers mail servers expect.
+
+    EmailMessage refuses header values with line breaks, a second guard against injection."""
     mime = EmailMessage()
     mime["From"] = sender
     mime["To"] = message.recipient
     mime["Subject"] = message.subject
     mime["Date"] = formatdate(usegmt=True)
-    mime["Message-ID"] = make_msgid(idstring=message.id, domain=sender.rsplit("@", 1)[-1].strip(">") or None)
+    domain = sender.rsplit("@", 1)[-1].strip(" >") or None
+    mime["Message-ID"] = make_msgid(idstring=message.id, domain=domain)
     mime.set_content(message.text)
     mime.add_alternative(message.html, subtype="html")
     return mime
 
 
-class ConsoleSender:
+class OneByOne:
+    """For senders with nothing to share across a batch."""
+
+    async def send(self, message: Outgoing) -> None:
+        raise NotImplementedError
+
+    async def send_many(self, messages: list[Outgoing]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for message in messages:
+            try:
+                await self.send(message)
+                outcomes.append(None)
+            except Exception as exc:  # recorded per message by the dispatcher
+                outcomes.append(exc)
+        return outcomes
+
+
+class ConsoleSender(OneByOne):
     """Development default: print the text part, so the link can be copied from the terminal."""
 
     def __init__(self, settings: Settings, stream=None) -> None:
@@ -46,7 +72,7 @@ class ConsoleSender:
         stream.flush()
 
 
-class FileSender:
+class FileSender(OneByOne):
     """One .eml file per message in TEAMGATE_EMAIL_DIR."""
 
     def __init__(self, settings: Settings) -> None:
@@ -58,7 +84,7 @@ class FileSender:
         (self._dir / f"{message.id}.eml").write_bytes(bytes(to_mime(message, self._from)))
 
 
-class MemorySender:
+class MemorySender(OneByOne):
     """Keeps messages in a list (tests read them)."""
 
     def __init__(self) -> None:
@@ -69,17 +95,42 @@ class MemorySender:
 
 
 class SmtpSender:
-    """Delivery through an SMTP server (aiosmtplib)."""
+    """Delivery through an SMTP server (aiosmtplib), one connection for a whole batch."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    async def send(self, message: Outgoing) -> None:
+    def _client(self) -> aiosmtplib.SMTP:
         s = self._settings
-        await aiosmtplib.send(
-            to_mime(message, s.email_from), hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_username,
+        return aiosmtplib.SMTP(
+            hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_username,
             password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-            start_tls=s.smtp_starttls, use_tls=s.smtp_tls, timeout=30)
+            use_tls=s.smtp_tls, start_tls=False if s.smtp_tls else s.smtp_starttls, timeout=s.smtp_timeout,
+            validate_certs=s.smtp_validate_certs)
+
+    async def send_many(self, messages: list[Outgoing]) -> list[Outcome]:
+        smtp = self._client()
+        try:
+            await smtp.connect()  # also STARTTLS and login, as configured
+        except Exception as exc:  # server down, TLS or login refused: every message waits for a retry
+            return [exc] * len(messages)
+        outcomes: list[Outcome] = []
+        try:
+            for message in messages:
+                if not smtp.is_connected:
+                    outcomes.append(aiosmtplib.SMTPServerDisconnected("connection lost during the batch"))
+                    continue
+                try:
+                    await smtp.send_message(to_mime(message, self._settings.email_from))
+                    outcomes.append(None)
+                except Exception as exc:  # this recipient or message was refused; go on with the rest
+                    outcomes.append(exc)
+        finally:
+            try:
+                await smtp.quit()
+            except Exception:  # the messages' fate is already decided; a failed QUIT changes nothing
+                smtp.close()
+        return outcomes
 
 
 def make_sender(settings: Settings) -> Sender:

@@ -15,7 +15,6 @@ from teamgate.domain.ids import new_id
 from teamgate.domain.roles import Role
 from teamgate.domain.tokens import hash_token, new_token
 from teamgate.email import outbox
-from teamgate.email.messages import invitation_email
 from teamgate.runtime import Runtime
 from teamgate.services import audit
 from teamgate.services.context import TeamContext
@@ -59,7 +58,7 @@ async def _check_seats(db: AsyncSession, rt: Runtime, team: Team) -> None:
 
 def _send(db: AsyncSession, rt: Runtime, invitation: Invitation, team: Team, token: str, *, resend: bool) -> None:
     now = rt.clock.now()
-    message = invitation_email(product=rt.settings.product_name, team=team.name, inviter=invitation.inviter_name,
+    message = rt.templates.invitation(product=rt.settings.product_name, team=team.name, inviter=invitation.inviter_name,
                                role=invitation.role, url=rt.settings.invite_url(token), expires_at=invitation.expires_at,
                                now=now, resend=resend)
     outbox.enqueue(db, rt, recipient=invitation.email, message=message, kind="invitation.resend" if resend else
@@ -70,12 +69,13 @@ def _send(db: AsyncSession, rt: Runtime, invitation: Invitation, team: Team, tok
     invitation.delivery_last_error = invitation.delivery_sent_at = None
 
 
-async def _inviter_name(db: AsyncSession, ctx: TeamContext) -> str:
-    if ctx.actor.api_key is not None and ctx.actor.api_key.created_by_user_id:
-        creator = await accounts_repo.user_by_id(db, ctx.actor.api_key.created_by_user_id)
-        if creator is not None:
-            return creator.name
-    return ctx.actor.name
+async def _inviter_name(db: AsyncSession, ctx: TeamContext, team: Team) -> str:
+    """The name the invitee sees: the person, or for an API key the person who made it, else the team."""
+    key = ctx.actor.api_key
+    if key is None:
+        return ctx.actor.name
+    creator = await accounts_repo.user_by_id(db, key.created_by_user_id) if key.created_by_user_id else None
+    return creator.name if creator is not None else team.name
 
 
 async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str, role: str,
@@ -120,7 +120,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
         expires_at=rules.expiry(now, days), lifetime_seconds=int(timedelta(days=days).total_seconds()),
         invited_by_user_id=ctx.actor.user.id if ctx.actor.user else None,
         invited_by_api_key_id=ctx.actor.api_key.id if ctx.actor.api_key else None,
-        inviter_name=await _inviter_name(db, ctx), created_at=now, send_count=0, delivery_status="skipped",
+        inviter_name=await _inviter_name(db, ctx, team), created_at=now, send_count=0, delivery_status="skipped",
         delivery_attempts=0)
     try:
         async with db.begin_nested():
@@ -146,9 +146,10 @@ async def get(db: AsyncSession, ctx: TeamContext, invitation_id: str) -> Invitat
 
 
 async def page(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, status: str, limit: int,
-               after_id: str | None) -> list[Invitation]:
+               after_id: str | None, delivery: str | None = None) -> list[Invitation]:
     ctx.require(MANAGE)
-    return await repo.page(db, ctx.team_id, status=status, now=rt.clock.now(), limit=limit, after_id=after_id)
+    return await repo.page(db, ctx.team_id, status=status, now=rt.clock.now(), limit=limit, after_id=after_id,
+                           delivery=delivery)
 
 
 async def cancel(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id: str) -> Invitation:

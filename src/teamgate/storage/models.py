@@ -98,6 +98,7 @@ class Invitation(Base):
               **_partial("status = 'pending'")),
         Index("ix_invitations_team_id_status_id", "team_id", "status", "id"),
         Index("ix_invitations_team_id_id", "team_id", "id"),
+        Index("ix_invitations_team_id_delivery_status_id", "team_id", "delivery_status", "id"),
     )
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
@@ -183,10 +184,17 @@ class AuditEvent(Base):
 
 
 class OutboxMessage(Base):
-    """An email waiting to be sent; bodies are encrypted and erased once sent."""
+    """An email waiting to be sent; bodies are encrypted and erased once sent.
+
+    queued -> sending (claimed by one dispatcher, under a lease) -> sent | queued (retry) | failed;
+    cancelled when its link dies first.
+    """
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_due", "next_attempt_at", **_partial("status = 'queued'")),)
+    __table_args__ = (
+        Index("ix_outbox_messages_due", "next_attempt_at", **_partial("status IN ('queued', 'sending')")),
+        Index("ix_outbox_messages_status_id", "status", "id"),
+    )
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     invitation_id: Mapped[str | None] = mapped_column(ForeignKey("invitations.id", ondelete="CASCADE"))
@@ -196,7 +204,9 @@ class OutboxMessage(Base):
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # when a queued message is due; for a `sending` one, when its sender's lease runs out
     next_attempt_at: Mapped[datetime]
+    claim_id: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]

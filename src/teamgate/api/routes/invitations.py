@@ -15,12 +15,16 @@ from teamgate.services import invitations
 router = APIRouter(prefix="/team-invitations", tags=["invitations"])
 
 StatusFilter = Literal["pending", "accepted", "declined", "revoked", "expired", "all"]
+DeliveryFilter = Literal["queued", "sent", "failed", "skipped"]
 
 
 @router.get("", response_model=s.Page[s.InvitationOut])
 async def list_invitations(ctx: Team, db: Db, rt: Rt, paging: Pages,
-                           status: Annotated[StatusFilter, Query()] = "pending"):
-    found = await invitations.page(db, rt, ctx, status=status, limit=paging.limit + 1, after_id=paging.after_id)
+                           status: Annotated[StatusFilter, Query()] = "pending",
+                           delivery: Annotated[DeliveryFilter | None, Query()] = None):
+    """`?delivery=failed` finds the invitations whose email could not be delivered (resend them)."""
+    found = await invitations.page(db, rt, ctx, status=status, limit=paging.limit + 1, after_id=paging.after_id,
+                                   delivery=delivery)
     now = rt.clock.now()
     return present.page(found, paging.limit, lambda i: present.invitation(i, now))
 

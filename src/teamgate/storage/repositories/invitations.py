@@ -34,11 +34,13 @@ def _status_filter(status: str, now: datetime):
 
 
 async def page(db: AsyncSession, team_id: str, *, status: str, now: datetime, limit: int,
-               after_id: str | None) -> list[Invitation]:
+               after_id: str | None, delivery: str | None = None) -> list[Invitation]:
     """Newest first; `after_id` is the last id of the previous page ('all' means every status)."""
     query = select(Invitation).where(Invitation.team_id == team_id)
     if status != "all":
         query = query.where(_status_filter(status, now))
+    if delivery:
+        query = query.where(Invitation.delivery_status == delivery)
     if after_id:
         query = query.where(Invitation.id < after_id)
     return list(await db.scalars(query.order_by(Invitation.id.desc()).limit(limit)))
