@@ -123,3 +123,21 @@ async def test_the_running_service_sends_right_after_the_commit(settings, clock)
                     break
                 await asyncio.sleep(0.01)
     assert [m.recipient for m in mail.sent] == ["prompt@example.com"]
+
+
+async def test_a_dispatcher_whose_lease_ran_out_cannot_overwrite_the_one_that_took_over(harness, client):
+    team = await make_team(harness.rt)
+    key = await make_api_key(harness.rt, team.id)
+    created = await invite(client, key, "leased@example.com")
+    stalled = harness.rt.dispatcher
+    claimed = await stalled._claim("stalled-claim")  # it claims, then hangs before sending
+    assert [c.invitation_id for c in claimed] == [created["id"]]
+    assert await stalled.run_once() == 0  # while the lease holds nobody else takes the message
+
+    harness.clock.advance(minutes=11)  # the lease runs out; another dispatcher takes over and sends
+    assert await harness.rt.dispatcher.run_once() == 1
+    await stalled._record("stalled-claim", claimed, {claimed[0].id: ConnectionRefusedError("late failure")})
+
+    state = (await client.get(f"/api/v1/team-invitations/{created['id']}", headers=key_headers(key))).json()
+    assert state["delivery"]["status"] == "sent" and state["delivery"]["lastError"] is None
+    assert [m.recipient for m in harness.mail.sent] == ["leased@example.com"]
