@@ -11,6 +11,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -22,10 +23,11 @@ from sqlalchemy import text
 from teamgate.app import create_app
 from teamgate.config import Settings
 from teamgate.email.senders import MemorySender
-from teamgate.storage.db import make_engine, migrate
+from teamgate.storage.db import make_engine, migrate, session_factory, unit_of_work
 from teamgate.storage.models import Base
 
 PG_SERVER = os.environ.get("TEAMGATE_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+SERVICE_ROLE = "teamgate_test_service"  # what the app under test connects as: no superuser, no BYPASSRLS, owns nothing
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ENGINES = ["sqlite", "postgresql"]
 
@@ -50,16 +52,22 @@ async def _run_admin(sql: str) -> None:
         await conn.close()
 
 
-async def _migrate(url: str) -> None:
+async def _migrate(url: str, service_url: str | None = None) -> None:
     engine = make_engine(url)
     try:
-        await migrate(engine)
+        await migrate(engine, service_url=service_url)
     finally:
         await engine.dispose()
 
 
+@dataclass(frozen=True)
+class Database:
+    url: str  # what the service connects with
+    owner_url: str | None = None  # the tables' owner (PostgreSQL), for migrations, setup and inspection
+
+
 @pytest.fixture(scope="session")
-def postgresql_url() -> AsyncIterator[str]:
+def postgresql_db() -> AsyncIterator[Database]:
     if not _pg_available():
         message = f"PostgreSQL is not reachable at {PG_SERVER}"
         if IN_CI:
@@ -67,17 +75,19 @@ def postgresql_url() -> AsyncIterator[str]:
         pytest.skip(message)
     name = f"teamgate_test_{os.getpid()}_{secrets.token_hex(3)}"
     asyncio.run(_run_admin(f'CREATE DATABASE "{name}"'))
-    url = f"{PG_SERVER.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
-    asyncio.run(_migrate(url))
-    yield url
+    server = PG_SERVER.replace("postgresql://", "postgresql+asyncpg://")
+    owner_url = f"{server}/{name}"
+    service_url = f"{server.split('://')[0]}://{SERVICE_ROLE}@{server.split('@', 1)[1]}/{name}"
+    asyncio.run(_migrate(owner_url, service_url))
+    yield Database(url=service_url, owner_url=owner_url)
     asyncio.run(_run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
-def sqlite_url(tmp_path_factory) -> str:
+def sqlite_db(tmp_path_factory) -> Database:
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'teamgate.db'}"
     asyncio.run(_migrate(url))
-    return url
+    return Database(url=url)
 
 
 def pytest_generate_tests(metafunc) -> None:
@@ -88,8 +98,13 @@ def pytest_generate_tests(metafunc) -> None:
 
 
 @pytest.fixture
-def database_url(engine_name, request) -> str:
-    return request.getfixturevalue(f"{engine_name}_url")
+def database(engine_name, request) -> Database:
+    return request.getfixturevalue(f"{engine_name}_db")
+
+
+@pytest.fixture
+def database_url(database) -> str:
+    return database.url
 
 
 class FrozenClock:
@@ -111,8 +126,9 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def settings(database_url, tmp_path) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, data_dir=tmp_path / "data", email_backend="memory",
+def settings(database, tmp_path) -> Settings:
+    return Settings(_env_file=None, database_url=database.url, migration_database_url=database.owner_url,
+                    data_dir=tmp_path / "data", email_backend="memory",
                     secret_key="test-secret-key-not-for-production", base_url="http://127.0.0.1:8000",
                     argon2_memory_kib=1024, argon2_time_cost=1)
 
@@ -130,6 +146,16 @@ class Harness:
     def rt(self):
         return self.app.state.rt
 
+    @asynccontextmanager
+    async def owner(self):
+        """A transaction as the tables' owner, past row-level security: for setting up and inspecting."""
+        engine = make_engine(self.rt.settings.migration_database)
+        try:
+            async with unit_of_work(session_factory(engine)) as db:
+                yield db
+        finally:
+            await engine.dispose()
+
     def client(self) -> httpx.AsyncClient:
         """A new HTTP client with its own cookie jar (one per person in a test)."""
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://127.0.0.1:8000")
@@ -143,14 +169,18 @@ class Harness:
         return self.mail.sent[before:]
 
 
-async def _empty_tables(engine) -> None:
+async def _empty_tables(settings: Settings) -> None:
     names = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
-        else:
-            for name in names:
-                await conn.execute(text(f"DELETE FROM {name}"))
+    engine = make_engine(settings.migration_database)
+    try:
+        async with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                await conn.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
+            else:
+                for name in names:
+                    await conn.execute(text(f"DELETE FROM {name}"))
+    finally:
+        await engine.dispose()
 
 
 async def _close(h: Harness) -> None:
@@ -174,7 +204,7 @@ async def harness_with(settings, clock, tmp_path):
         sender = mail if configured.email_backend == "memory" else None  # else the configured backend
         app = create_app(configured, clock=clock, sender=sender, run_dispatcher=False)
         h = Harness(app=app, clock=clock, mail=mail)
-        await _empty_tables(h.rt.engine)
+        await _empty_tables(configured)
         built.append(h)
         return h
 

@@ -9,6 +9,8 @@ import httpx
 from teamgate.services import accounts, api_keys, teams
 from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.storage.db import unit_of_work
+from teamgate.storage.models import Membership, User
+from teamgate.storage.scope import act_for
 
 PASSWORD = "correct horse battery staple"
 
@@ -63,8 +65,7 @@ async def make_team(rt, owner_email: str = "owner@example.com", *, name: str = "
                     seat_limit: int | None = None) -> Team:
     owner = await make_user(rt, owner_email, first_name="Olivia", last_name="Owner")
     async with unit_of_work(rt.sessions) as db:
-        from teamgate.storage.models import User
-
+        await act_for(db, user_id=owner.id)
         user = await db.get(User, owner.id)
         team, _ = await teams.create(db, rt, Actor.system(), name=name, seat_limit=seat_limit, owner=user)
     return Team(id=team.id, owner=owner)
@@ -72,6 +73,7 @@ async def make_team(rt, owner_email: str = "owner@example.com", *, name: str = "
 
 async def make_api_key(rt, team_id: str, role: str = "admin", name: str = "backend") -> str:
     async with unit_of_work(rt.sessions) as db:
+        await act_for(db, team_id=team_id)
         ctx = TeamContext(actor=Actor.system(), team_id=team_id, role=system_owner_role(rt.catalog), is_owner=True)
         issued = await api_keys.create(db, rt, ctx, name=name, role=role)
     return issued.secret
@@ -79,10 +81,9 @@ async def make_api_key(rt, team_id: str, role: str = "admin", name: str = "backe
 
 async def add_member(rt, team_id: str, email: str, role: str = "member", **names) -> Person:
     """A member made directly (as if they had accepted an invitation)."""
-    from teamgate.storage.models import Membership
-
     person = await make_user(rt, email, **names)
     async with unit_of_work(rt.sessions) as db:
+        await act_for(db, team_id=team_id)
         db.add(Membership(team_id=team_id, user_id=person.id, role=role, is_owner=False, created_at=rt.clock.now()))
     return person
 
@@ -105,16 +106,16 @@ async def invite(client: httpx.AsyncClient, key: str, email: str, role: str = "m
     return response.json()
 
 
-async def dump_database(rt) -> bytes:
-    """Every value of every table, as bytes, to search for what must not be stored."""
+async def dump_database(harness) -> bytes:
+    """Every value of every table (read as the owner, past row-level security), as bytes."""
     from sqlalchemy import text
 
     from teamgate.storage.models import Base
 
     chunks: list[bytes] = []
-    async with rt.engine.connect() as conn:
+    async with harness.owner() as db:
         for table in Base.metadata.sorted_tables:
-            for row in (await conn.execute(text(f"SELECT * FROM {table.name}"))).all():
+            for row in (await db.execute(text(f"SELECT * FROM {table.name}"))).all():
                 chunks.extend(v if isinstance(v, bytes) else str(v).encode() for v in row)
     return b"\n".join(chunks)
 
@@ -124,5 +125,7 @@ def cli_env(settings, **extra: str) -> dict[str, str]:
     import os
 
     return {**os.environ, "TEAMGATE_DATABASE_URL": settings.database_url,
+            **({"TEAMGATE_MIGRATION_DATABASE_URL": settings.migration_database_url}
+               if settings.migration_database_url else {}),
             "TEAMGATE_SECRET_KEY": settings.secret_key.get_secret_value(), "TEAMGATE_DATA_DIR": str(settings.data_dir),
             "TEAMGATE_ARGON2_MEMORY_KIB": "1024", "TEAMGATE_ARGON2_TIME_COST": "1", **extra}

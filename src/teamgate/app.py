@@ -44,8 +44,9 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
-def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
-    engine = make_engine(settings.database)
+def build_runtime(settings: Settings, *, clock: Clock | None = None, database_url: str | None = None) -> Runtime:
+    """Everything services need; `database_url` overrides the service's (operator commands use the owner's)."""
+    engine = make_engine(database_url or settings.database)
     return Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
                    catalog=RoleCatalog.load(settings.roles_file), passwords=Passwords(settings),
                    cipher=outbox_cipher(settings.secret), limits=RateLimits(settings.rate_limit_storage),

@@ -28,8 +28,10 @@ from teamgate.services import accounts, api_keys, invitations, outbox, teams
 from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.storage.db import migrate as run_migrations
 from teamgate.storage.db import migrations_current, unit_of_work
+from teamgate.storage.roles import UnsafeRole, refuse_privileged_role
 from teamgate.storage.repositories import accounts as accounts_repo
 from teamgate.storage.repositories import teams as teams_repo
+from teamgate.storage.scope import act_for
 
 app = typer.Typer(help="teamgate: team invitations you can run yourself.", no_args_is_help=True,
                   add_completion=False)
@@ -51,15 +53,24 @@ def fail(message: str, code: int = 1) -> None:
 
 
 @asynccontextmanager
-async def opened(settings: Settings | None = None) -> AsyncIterator[Runtime]:
+async def opened(settings: Settings | None = None, *, service: bool = False) -> AsyncIterator[Runtime]:
     """A runtime on a current schema: the embedded SQLite is migrated on the spot; a PostgreSQL
-    behind the code is refused (its migrations run as another role, with `teamgate migrate`)."""
-    rt = build_runtime(settings or Settings())
+    behind the code is refused (its migrations run as the owner, with `teamgate migrate`).
+
+    The service (`serve`, `worker`) connects with TEAMGATE_DATABASE_URL and refuses a role that
+    row-level security would not bind; operator commands connect as the owner when one is set."""
+    settings = settings or Settings()
+    rt = build_runtime(settings, database_url=None if service else settings.migration_database)
     try:
-        if rt.settings.is_sqlite:
+        if settings.is_sqlite:
             await run_migrations(rt.engine)
         elif not await migrations_current(rt.engine):
             fail("the database schema is not current: run `teamgate migrate` first")
+        elif service and not settings.development:
+            try:
+                await refuse_privileged_role(rt.engine)
+            except UnsafeRole as exc:
+                fail(str(exc))
         yield rt
     finally:
         await rt.engine.dispose()
@@ -84,13 +95,14 @@ def emit(as_json: bool, data: dict[str, Any], human: str) -> None:
 
 async def _team_context(db: AsyncSession, rt: Runtime, team_id: str, as_email: str | None) -> TeamContext:
     """The CLI acts as a named member (by default the team's owner), so the usual rules apply."""
+    await act_for(db, team_id=team_id)
     if as_email is None:
         owner = await teams_repo.owner(db, team_id)
         if owner is None:
             raise errors.NotFound(f"No team {team_id}.")
         user = await accounts_repo.user_by_id(db, owner.user_id)
     else:
-        user = await accounts_repo.user_by_email(db, normalize_email(as_email))
+        user = await accounts_repo.act_as_user_with_email(db, normalize_email(as_email))
         if user is None:
             raise errors.NotFound(f"No account for {as_email}.")
     return await teams.context_for(db, rt, Actor(kind="user", id=user.id, name=user.name, user=user), team_id)
@@ -108,7 +120,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
     settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
 
     async def prepare() -> str | None:
-        async with opened(settings) as rt, unit_of_work(rt.sessions) as db:
+        async with opened(settings, service=True) as rt, unit_of_work(rt.sessions) as db:
             if await accounts_repo.count_users(db) == 0:
                 return await accounts.new_setup_link(db, rt)
             return None
@@ -129,15 +141,26 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
 def migrate():
     """Bring the database schema to the newest migration."""
 
-    async def main() -> None:
-        rt = build_runtime(Settings())
+    settings = Settings()
+
+    async def main() -> str | None:
+        rt = build_runtime(settings, database_url=settings.migration_database)
         try:
-            await run_migrations(rt.engine)
+            separate = settings.migration_database_url is not None
+            return await run_migrations(rt.engine, service_url=settings.database if separate else None)
+        except UnsafeRole as exc:
+            fail(str(exc))
         finally:
             await rt.engine.dispose()
 
-    asyncio.run(main())
+    role = asyncio.run(main())
     typer.echo("database schema is current", err=True)
+    if role:
+        typer.echo(f"service role {role!r}: can log in, owns nothing, cannot bypass row-level security", err=True)
+    elif not settings.is_sqlite:
+        typer.echo("warning: one database URL for migrations and the service: row-level security is not in force "
+                   "for a role that owns the tables or bypasses it. Set TEAMGATE_MIGRATION_DATABASE_URL to the "
+                   "owner and TEAMGATE_DATABASE_URL to a service role.", err=True)
 
 
 @app.command()
@@ -174,7 +197,7 @@ def teams_create(name: Annotated[str, typer.Option()], owner: Annotated[str, typ
     """Create a team owned by an existing account."""
 
     async def work(db, rt):
-        user = await accounts_repo.user_by_email(db, normalize_email(owner))
+        user = await accounts_repo.act_as_user_with_email(db, normalize_email(owner))
         if user is None:
             raise errors.NotFound(f"No account for {owner}.")
         team, _ = await teams.create(db, rt, Actor.system(), name=name, seat_limit=seat_limit, owner=user)
@@ -191,6 +214,7 @@ def api_keys_create(team: Annotated[str, typer.Option(help="Team id.")], role: A
 
     async def work(db, rt):
         ctx = TeamContext(actor=Actor.system(), team_id=team, role=system_owner_role(rt.catalog), is_owner=True)
+        await act_for(db, team_id=team)
         if await teams_repo.team_by_id(db, team) is None:
             raise errors.NotFound(f"No team {team}.")
         return await api_keys.create(db, rt, ctx, name=name, role=role)
@@ -229,7 +253,7 @@ def worker(batch_size: Annotated[int, typer.Option(min=1, max=500, help="Message
     settings = Settings()
 
     async def main() -> None:
-        async with opened(settings) as rt:
+        async with opened(settings, service=True) as rt:
             dispatcher = Dispatcher(rt, make_sender(settings), batch_size=batch_size, poll_seconds=poll_seconds)
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -14,11 +14,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 EmailBackend = Literal["console", "file", "smtp", "memory"]
 
 
+def _async_url(url: str) -> str:
+    """Plain postgresql:// and sqlite:// URLs get their async driver."""
+    for plain, async_ in (("postgresql://", "postgresql+asyncpg://"), ("postgres://", "postgresql+asyncpg://"),
+                          ("sqlite://", "sqlite+aiosqlite://")):
+        if url.startswith(plain):
+            return async_ + url[len(plain):]
+    return url
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TEAMGATE_", env_file=".env", extra="ignore")
 
     data_dir: Path = Path(".teamgate")
-    database_url: str | None = None
+    database_url: str | None = None  # the service's connection (on PostgreSQL: a role without privileges)
+    migration_database_url: str | None = None  # the tables' owner, for migrations and operator commands
+    development: bool = False  # allows a privileged PostgreSQL role for the service (RLS not in force)
     base_url: str = ""  # default: http://{host}:{port}
     invite_url_template: str = "{base_url}/invite?token={token}"
     host: str = "127.0.0.1"
@@ -60,13 +71,13 @@ class Settings(BaseSettings):
 
     @cached_property
     def database(self) -> str:
-        """The SQLAlchemy async URL: plain postgresql:// and sqlite:// URLs get their async driver."""
-        url = self.database_url or f"sqlite:///{self.data_dir / 'teamgate.db'}"
-        for plain, async_ in (("postgresql://", "postgresql+asyncpg://"), ("postgres://", "postgresql+asyncpg://"),
-                              ("sqlite://", "sqlite+aiosqlite://")):
-            if url.startswith(plain):
-                return async_ + url[len(plain):]
-        return url
+        """The service's SQLAlchemy async URL."""
+        return _async_url(self.database_url or f"sqlite:///{self.data_dir / 'teamgate.db'}")
+
+    @cached_property
+    def migration_database(self) -> str:
+        """The owner's URL (the service's when only one is given: a development set-up)."""
+        return _async_url(self.migration_database_url) if self.migration_database_url else self.database
 
     @property
     def is_sqlite(self) -> bool:

@@ -9,7 +9,6 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from teamgate.storage.db import unit_of_work
 from teamgate.storage.models import Membership, User
 from tests.factories import invite, key_headers, make_api_key, make_team
 
@@ -29,12 +28,12 @@ def codes(responses) -> list:
 
 
 async def users_with_email(harness, email) -> int:
-    async with unit_of_work(harness.rt.sessions) as db:
+    async with harness.owner() as db:
         return await db.scalar(select(func.count()).select_from(User).where(User.email_normalized == email))
 
 
 async def memberships_of(harness, team_id, email) -> int:
-    async with unit_of_work(harness.rt.sessions) as db:
+    async with harness.owner() as db:
         return await db.scalar(select(func.count()).select_from(Membership)
                                .join(User, User.id == Membership.user_id)
                                .where(Membership.team_id == team_id, User.email_normalized == email))

@@ -38,7 +38,7 @@ async def setup_link(harness) -> str:
 
 async def join(harness, team_id: str, user_id: str, role: str = "member") -> None:
     """An existing user joins a second team."""
-    async with unit_of_work(harness.rt.sessions) as db:
+    async with harness.owner() as db:
         db.add(Membership(team_id=team_id, user_id=user_id, role=role, is_owner=False, created_at=harness.clock.now()))
 
 

@@ -6,7 +6,6 @@ invitation is still pending, no account was created, no membership was added.
 
 from sqlalchemy import update
 
-from teamgate.storage.db import unit_of_work
 from teamgate.storage.models import Team as TeamRow
 from tests.factories import add_member, invite, key_headers, make_api_key, make_team, make_user, sign_in
 
@@ -94,7 +93,7 @@ async def make_task(admin, key, title):
 
 
 async def set_seat_limit(harness, team_id, limit):
-    async with unit_of_work(harness.rt.sessions) as db:
+    async with harness.owner() as db:
         await db.execute(update(TeamRow).where(TeamRow.id == team_id).values(seat_limit=limit))
 
 

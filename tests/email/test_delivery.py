@@ -113,7 +113,7 @@ async def test_the_running_service_sends_right_after_the_commit(settings, clock)
     app = create_app(settings, clock=clock, sender=mail)
     async with app.router.lifespan_context(app):
         rt = app.state.rt
-        await _empty_tables(rt.engine)
+        await _empty_tables(settings)
         team = await make_team(rt)
         key = await make_api_key(rt, team.id)
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from teamgate.services import invitations
 from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.storage.db import unit_of_work
+from teamgate.storage.scope import act_for
 from teamgate.storage.models import OutboxMessage
 from tests.email.smtp_server import Inbox, start_server
 from tests.email.test_delivery import FlakySender
@@ -27,12 +28,13 @@ async def queue_invitations(rt, team_id: str, count: int) -> list[str]:
     """`count` invitations with their emails queued, in one transaction; returns their tokens."""
     ctx = TeamContext(actor=Actor.system(), team_id=team_id, role=system_owner_role(rt.catalog), is_owner=True)
     async with unit_of_work(rt.sessions) as db:
+        await act_for(db, team_id=team_id)
         return [(await invitations.create(db, rt, ctx, email=f"person{i}@example.com", role="member")).token
                 for i in range(count)]
 
 
-async def count_messages(rt, status: str) -> int:
-    async with unit_of_work(rt.sessions) as db:
+async def count_messages(harness, status: str) -> int:
+    async with harness.owner() as db:
         return await db.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status))
 
 
@@ -48,7 +50,7 @@ async def test_two_workers_deliver_two_hundred_messages_exactly_once(harness, se
                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
     try:
         for _ in range(900):  # bounded: at most 90 s
-            if await count_messages(harness.rt, "sent") == 200:
+            if await count_messages(harness, "sent") == 200:
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(1)  # both workers poll again: nothing more may be sent
@@ -62,7 +64,7 @@ async def test_two_workers_deliver_two_hundred_messages_exactly_once(harness, se
     assert all("stopped" in out for out in outputs)
     assert len(inbox.messages) == 200
     assert sorted(inbox.recipients()) == sorted(f"person{i}@example.com" for i in range(200))
-    dump = await dump_database(harness.rt)
+    dump = await dump_database(harness)
     assert not any(token.encode() in dump for token in tokens)
 
 

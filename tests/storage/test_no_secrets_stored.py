@@ -30,10 +30,10 @@ async def test_no_secret_is_stored_in_plain_text(harness, client):
     await sign_in(owner, team.owner)
     owner_session = owner.cookies["teamgate_session"]
 
-    dump = await dump_database(harness.rt)
+    dump = await dump_database(harness)
     assert b"first@example.com" in dump  # the dump really holds the data
-    async with harness.rt.engine.connect() as conn:
-        sealed = (await conn.execute(text("SELECT count(*) FROM outbox_messages WHERE body IS NOT NULL"))).scalar()
+    async with harness.owner() as db:
+        sealed = await db.scalar(text("SELECT count(*) FROM outbox_messages WHERE body IS NOT NULL"))
     assert sealed == 1  # the queued message's body is in the dump, encrypted
     secrets = [setup_token, key, created["token"], resent["token"], second["token"], sent_then_erased["token"],
                queued["token"],

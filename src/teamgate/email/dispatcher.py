@@ -25,7 +25,7 @@ from teamgate.email.outbox import Outgoing, open_body
 from teamgate.email.senders import Outcome, Sender
 from teamgate.runtime import Runtime
 from teamgate.storage.db import unit_of_work
-from teamgate.storage.models import OutboxMessage
+from teamgate.storage.scope import act_for
 from teamgate.storage.repositories import outbox as repo
 
 log = logging.getLogger("teamgate.email")
@@ -40,6 +40,7 @@ def backoff(attempts: int) -> timedelta:
 @dataclass(frozen=True)
 class Claimed:
     id: str
+    team_id: str | None
     attempts: int
     invitation_id: str | None
     message: Outgoing | None  # None when the body cannot be opened (the secret key changed)
@@ -79,15 +80,10 @@ class Dispatcher:
     async def _claim(self, claim_id: str) -> list[Claimed]:
         now = self.rt.clock.now()
         async with unit_of_work(self.rt.sessions) as db:
-            rows = await repo.claim_due(db, now, self.batch_size)
-            claimed = []
-            for row in rows:
-                row.status, row.claim_id, row.attempts = "sending", claim_id, row.attempts + 1
-                row.next_attempt_at = now + self.lease
-                claimed.append(Claimed(row.id, row.attempts, row.invitation_id, self._open(row)))
-            return claimed
+            rows = await repo.claim_due(db, now, self.batch_size, claim_id, now + self.lease)
+            return [Claimed(r.id, r.team_id, r.attempts, r.invitation_id, self._open(r)) for r in rows]
 
-    def _open(self, row: OutboxMessage) -> Outgoing | None:
+    def _open(self, row: repo.ClaimedRow) -> Outgoing | None:
         try:
             return open_body(self.rt, row)
         except (InvalidToken, ValueError):
@@ -97,6 +93,7 @@ class Dispatcher:
         now = self.rt.clock.now()
         async with unit_of_work(self.rt.sessions) as db:
             for c in claimed:
+                await act_for(db, team_id=c.team_id)  # each message is recorded within its own team's walls
                 values = self._outcome(c, outcomes.get(c.id), now)
                 if not await repo.finish(db, c.id, claim_id, **values):
                     continue  # our lease ran out and another dispatcher has the message now

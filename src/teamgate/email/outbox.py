@@ -45,6 +45,7 @@ async def cancel_queued_for(db: AsyncSession, invitation_id: str) -> None:
                      .values(status="cancelled", body=None).execution_options(synchronize_session=False))
 
 
-def open_body(rt: Runtime, row: OutboxMessage) -> Outgoing:
+def open_body(rt: Runtime, row) -> Outgoing:
+    """Decrypt a claimed row's body (anything with id, recipient, subject and body)."""
     body = json.loads(rt.cipher.decrypt(row.body or b""))
     return Outgoing(id=row.id, recipient=row.recipient, subject=row.subject, text=body["text"], html=body["html"])

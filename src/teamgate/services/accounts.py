@@ -18,6 +18,7 @@ from teamgate.services import audit
 from teamgate.services.context import Actor
 from teamgate.storage.models import Session, SetupToken, User
 from teamgate.storage.repositories import accounts as repo
+from teamgate.storage.scope import act_for
 
 SETUP_LINK_LIFETIME = timedelta(days=1)
 LAST_SEEN_PRECISION = timedelta(minutes=5)
@@ -47,11 +48,12 @@ async def create_user(db: AsyncSession, rt: Runtime, actor: Actor, *, email: str
             raise errors.ValidationFailed(field, "must be 1 to 100 characters")
     if problem := password_problem(password):
         raise errors.ValidationFailed("password", problem)
-    if await repo.user_by_email(db, address.normalized):
+    if await repo.email_taken(db, address.normalized):
         raise errors.AccountExists(f"An account for {address.display} already exists.")
     user = User(id=new_id("usr"), email=address.display, email_normalized=address.normalized,
                 first_name=first_name.strip(), last_name=last_name.strip(), password_hash=await rt.passwords.hash(password),
                 is_system_owner=system_owner, created_at=rt.clock.now())
+    await act_for(db, user_id=user.id)
     db.add(user)
     try:
         await db.flush()
@@ -66,6 +68,7 @@ async def start_session(db: AsyncSession, rt: Runtime, user: User, *, active_tea
                         ip: str | None = None, user_agent: str | None = None) -> SignedIn:
     now = rt.clock.now()
     token = new_token()
+    await act_for(db, user_id=user.id)
     session = Session(id=new_id("ses"), user_id=user.id, token_hash=hash_token(token), active_team_id=active_team_id,
                       ip=ip, user_agent=(user_agent or "")[:400] or None, created_at=now,
                       expires_at=now + timedelta(days=rt.settings.session_ttl_days), last_seen_at=now)
@@ -76,7 +79,7 @@ async def start_session(db: AsyncSession, rt: Runtime, user: User, *, active_tea
 async def login(db: AsyncSession, rt: Runtime, *, email: str, password: str, ip: str | None = None,
                 user_agent: str | None = None) -> SignedIn:
     """Raises InvalidCredentials, the same way for an unknown email and a wrong password."""
-    user = await repo.user_by_email(db, normalize_email(email))
+    user = await repo.act_as_user_with_email(db, normalize_email(email))
     if not await rt.passwords.verify(user.password_hash if user else None, password):
         raise errors.InvalidCredentials("The email or password is not right.")
     signed_in = await start_session(db, rt, user, ip=ip, user_agent=user_agent)

@@ -25,6 +25,7 @@ from teamgate.storage.repositories import accounts as accounts_repo
 from teamgate.storage.repositories import invitations as repo
 from teamgate.storage.repositories import tasks as tasks_repo
 from teamgate.storage.repositories import teams as teams_repo
+from teamgate.storage.scope import act_for
 
 MAX_TOKEN_LENGTH = 128
 
@@ -63,7 +64,7 @@ async def describe(db: AsyncSession, rt: Runtime, token: str) -> Described:
     team = await teams_repo.team_by_id(db, invitation.team_id)
     return Described(invitation=invitation, team=team,
                      tasks=await tasks_repo.by_ids(db, invitation.team_id, invitation.task_ids),
-                     account_exists=await accounts_repo.user_by_email(db, invitation.email_normalized) is not None)
+                     account_exists=await accounts_repo.email_taken(db, invitation.email_normalized))
 
 
 def _new_person_problems(password: str | None, first_name: str | None, last_name: str | None) -> None:
@@ -82,12 +83,12 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
     Invitation{Accepted,Declined,Revoked,Expired}, EmailMismatch, AccountExists, AlreadyMember,
     SeatLimitReached, ValidationFailed. A refused accept changes nothing."""
     invitation = await _usable(db, rt, token)
-    existing = await accounts_repo.user_by_email(db, invitation.email_normalized)
+    account_exists = await accounts_repo.email_taken(db, invitation.email_normalized)
     if signed_in is not None:
         if signed_in.email_normalized != invitation.email_normalized:
             raise errors.EmailMismatch("You are signed in with a different email than this invitation was sent to.")
         user = signed_in
-    elif existing is not None:
+    elif account_exists:
         await _ensure_still_usable(db, rt, invitation)
         raise errors.AccountExists("An account with this email exists: sign in, then accept the invitation.")
     else:
@@ -113,6 +114,7 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
         user = User(id=new_id("usr"), email=invitation.email, email_normalized=invitation.email_normalized,
                     first_name=first_name.strip(), last_name=last_name.strip(), password_hash=password_hash,
                     is_system_owner=False, created_at=now)
+        await act_for(db, user_id=user.id)
         await _insert(db, user, errors.AccountExists("An account with this email was just created; sign in."))
     membership = Membership(team_id=team.id, user_id=user.id, role=invitation.role, is_owner=False, created_at=now)
     await _insert(db, membership, errors.AlreadyMember("You are already a member of this team."))

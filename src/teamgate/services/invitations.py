@@ -18,7 +18,7 @@ from teamgate.email import outbox
 from teamgate.runtime import Runtime
 from teamgate.services import audit
 from teamgate.services.context import TeamContext
-from teamgate.storage.models import ApiKey, Invitation, Team, User
+from teamgate.storage.models import ApiKey, Invitation, Team
 from teamgate.storage.repositories import accounts as accounts_repo
 from teamgate.storage.repositories import invitations as repo
 from teamgate.storage.repositories import tasks as tasks_repo
@@ -99,7 +99,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
         raise errors.NotFound("No such team.")
     if await teams_repo.membership_by_email(db, team.id, address.normalized):
         raise errors.AlreadyMember(f"{address.display} is already a member of {team.name}.")
-    if not rt.settings.invite_existing_users and await accounts_repo.user_by_email(db, address.normalized):
+    if not rt.settings.invite_existing_users and await accounts_repo.email_taken(db, address.normalized):
         raise errors.AccountExists("An account with this email exists, and this service does not invite existing users.")
     now = rt.clock.now()
     existing = await repo.pending_for_email(db, team.id, address.normalized)
@@ -224,13 +224,10 @@ async def inviter_can_still_grant(db: AsyncSession, rt: Runtime, invitation: Inv
             return False
         granting = rt.catalog.get(key.role)
     elif invitation.invited_by_user_id:
-        user = await db.get(User, invitation.invited_by_user_id)
-        if user is None:
-            return False
-        if user.is_system_owner:
-            return True
-        member = await teams_repo.membership(db, invitation.team_id, user.id)
-        granting = rt.catalog.get(member.role) if member else None
+        member = await teams_repo.membership(db, invitation.team_id, invitation.invited_by_user_id)
+        if member is None:
+            return await accounts_repo.is_system_owner(db, invitation.invited_by_user_id)
+        granting = rt.catalog.get(member.role)
     else:
         return False
     return granting is not None and MANAGE in granting.permissions and granting.rank >= role.rank

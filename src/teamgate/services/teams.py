@@ -12,11 +12,13 @@ from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.storage.models import Membership, Team, User
 from teamgate.storage.repositories import tasks as tasks_repo
 from teamgate.storage.repositories import teams as repo
+from teamgate.storage.scope import act_for
 
 
 async def context_for(db: AsyncSession, rt: Runtime, actor: Actor, team_id: str) -> TeamContext:
     """The actor's role in a team. Raises NotFound when the actor does not belong to it
-    (another team's existence is not revealed)."""
+    (another team's existence is not revealed). Scopes the transaction to that team."""
+    await act_for(db, team_id=team_id)
     if actor.api_key is not None:
         if actor.api_key.team_id != team_id:
             raise errors.NotFound("No such team.")
@@ -41,6 +43,7 @@ async def create(db: AsyncSession, rt: Runtime, actor: Actor, *, name: str, seat
     team = Team(id=new_id("team"), name=name.strip(), seat_limit=seat_limit, created_at=now)
     membership = Membership(team_id=team.id, user_id=owner.id, role=rt.catalog.creator_role.name, is_owner=True,
                             created_at=now)
+    await act_for(db, team_id=team.id)
     db.add(team)
     await db.flush()
     db.add(membership)

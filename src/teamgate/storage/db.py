@@ -18,6 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from teamgate.storage.roles import ensure_service_role
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -65,8 +67,10 @@ def alembic_config() -> Config:
     return cfg
 
 
-async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade the schema on a connection of this engine (Alembic's connection-sharing recipe)."""
+async def migrate(engine: AsyncEngine, revision: str = "head", *, service_url: str | None = None) -> str | None:
+    """Upgrade the schema on a connection of this engine (Alembic's connection-sharing recipe);
+    on PostgreSQL, then create or update the service's role (named in `service_url`) and its grants.
+    Returns the service role's name, or None when there is no separate one."""
 
     def upgrade(connection: Connection) -> None:
         cfg = alembic_config()
@@ -75,6 +79,9 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
 
     async with engine.begin() as conn:
         await conn.run_sync(upgrade)
+        if service_url and engine.dialect.name == "postgresql":
+            return await ensure_service_role(conn, service_url)
+    return None
 
 
 async def migrations_current(engine: AsyncEngine) -> bool:

@@ -1,28 +1,62 @@
-"""Users, sessions and setup tokens."""
+"""Users, sessions and setup tokens.
+
+Lookups that come before anyone is known (by email, by session token, counting accounts) cross
+the row-level-security scope, so on PostgreSQL they go through the narrow definer functions."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import Session, SetupToken, User
+from teamgate.storage.scope import act_for, enforced
 
 
 async def user_by_id(db: AsyncSession, user_id: str) -> User | None:
     return await db.get(User, user_id)
 
 
-async def user_by_email(db: AsyncSession, email_normalized: str) -> User | None:
-    return await db.scalar(select(User).where(User.email_normalized == email_normalized))
+async def user_id_by_email(db: AsyncSession, email_normalized: str) -> str | None:
+    if enforced(db):
+        return await db.scalar(text("SELECT id FROM teamgate_user_by_email(:e)"), {"e": email_normalized})
+    return await db.scalar(select(User.id).where(User.email_normalized == email_normalized))
+
+
+async def email_taken(db: AsyncSession, email_normalized: str) -> bool:
+    return await user_id_by_email(db, email_normalized) is not None
+
+
+async def act_as_user_with_email(db: AsyncSession, email_normalized: str) -> User | None:
+    """The account with this email, with the transaction scoped to it (sign-in, operator commands)."""
+    user_id = await user_id_by_email(db, email_normalized)
+    if user_id is None:
+        return None
+    await act_for(db, user_id=user_id)
+    return await db.get(User, user_id)
+
+
+async def is_system_owner(db: AsyncSession, user_id: str) -> bool:
+    if enforced(db):
+        return bool(await db.scalar(text("SELECT teamgate_is_system_owner(:u)"), {"u": user_id}))
+    return bool(await db.scalar(select(User.is_system_owner).where(User.id == user_id)))
 
 
 async def count_users(db: AsyncSession) -> int:
+    if enforced(db):
+        return await db.scalar(text("SELECT teamgate_user_count()")) or 0
     return await db.scalar(select(func.count()).select_from(User)) or 0
 
 
 async def session_by_hash(db: AsyncSession, token_hash: bytes, now: datetime) -> tuple[Session, User] | None:
+    """The live session behind a token, with the transaction scoped to its user."""
+    if enforced(db):
+        found = (await db.execute(text("SELECT id, user_id FROM teamgate_session_by_hash(:h, :now)"),
+                                  {"h": token_hash, "now": now})).first()
+        if found is None:
+            return None
+        await act_for(db, user_id=found.user_id)
     row = (await db.execute(
         select(Session, User).join(User, User.id == Session.user_id)
         .where(Session.token_hash == token_hash, Session.expires_at > now)

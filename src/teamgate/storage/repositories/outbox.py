@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import Invitation, OutboxMessage
+from teamgate.storage.scope import enforced
 
 DUE_STATUSES = ("queued", "sending")  # `sending` rows are due again once their lease runs out
 
 
-async def claim_due(db: AsyncSession, now: datetime, limit: int) -> list[OutboxMessage]:
-    """Due messages, locked; on PostgreSQL rows another dispatcher holds are skipped, not waited for."""
+@dataclass(frozen=True)
+class ClaimedRow:
+    id: str
+    team_id: str | None
+    invitation_id: str | None
+    attempts: int
+    recipient: str
+    subject: str
+    body: bytes | None
+
+
+async def claim_due(db: AsyncSession, now: datetime, limit: int, claim_id: str,
+                    lease_until: datetime) -> list[ClaimedRow]:
+    """Take up to `limit` due messages of every team, marked `sending` under this claim until
+    `lease_until`. On PostgreSQL rows another dispatcher holds are skipped, not waited for, and the
+    cross-team step runs in a definer function (the dispatcher acts for no team)."""
+    if enforced(db):
+        rows = await db.execute(text("SELECT * FROM teamgate_outbox_claim(:now, :limit, :claim, :lease)"),
+                                {"now": now, "limit": limit, "claim": claim_id, "lease": lease_until})
+        return [ClaimedRow(*row) for row in rows.all()]
     query = (select(OutboxMessage)
              .where(OutboxMessage.status.in_(DUE_STATUSES), OutboxMessage.next_attempt_at <= now)
-             .order_by(OutboxMessage.next_attempt_at).limit(limit)
-             .with_for_update(skip_locked=True))
-    return list(await db.scalars(query))
+             .order_by(OutboxMessage.next_attempt_at).limit(limit))
+    claimed = []
+    for row in await db.scalars(query):
+        row.status, row.claim_id, row.attempts, row.next_attempt_at = "sending", claim_id, row.attempts + 1, lease_until
+        claimed.append(ClaimedRow(row.id, row.team_id, row.invitation_id, row.attempts, row.recipient, row.subject,
+                                  row.body))
+    return claimed
 
 
 async def finish(db: AsyncSession, message_id: str, claim_id: str, **values) -> bool:
