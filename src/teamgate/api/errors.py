@@ -47,7 +47,11 @@ def _message(error: dict) -> str:
     return error.get("msg", "is invalid").removeprefix("Value error, ")
 
 
-async def on_domain_error(request: Request, exc: errors.TeamgateError) -> JSONResponse:
+async def on_domain_error(request: Request, exc: errors.TeamgateError):
+    if not request.url.path.startswith("/api/"):  # a page: answer with a page
+        from teamgate.web.common import problem_page
+
+        return problem_page(request, exc)
     extra = {k: v for k, v in exc.extra.items() if v is not None}
     headers = {"Retry-After": str(extra["retryAfter"])} if "retryAfter" in extra else None
     return problem(request, status=STATUS.get(exc.code, 400), code=exc.code, title=exc.title, detail=exc.detail,

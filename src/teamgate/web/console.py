@@ -1,0 +1,117 @@
+"""`/console`: the current team for the people who run it: members, invitations, tasks.
+
+Forms post to small actions that use the same services as the API, then show the console
+again; a new link (create or resend) is shown once, right there, for copying."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+
+from teamgate import errors
+from teamgate.api.errors import STATUS
+from teamgate.services import invitations, tasks, teams
+from teamgate.services.context import Actor
+from teamgate.storage.db import unit_of_work
+from teamgate.web.auth import login_link
+from teamgate.web.common import check_form, form_token, page, redirect, runtime, viewer
+
+router = APIRouter(include_in_schema=False)
+Csrf = Annotated[str, Form(max_length=128)]
+SHOWN = ("pending", "expired", "accepted", "declined", "revoked", "all")
+
+
+def _actor(who, request: Request) -> Actor:
+    return Actor(kind="user", id=who.user.id, name=who.user.name, user=who.user,
+                 ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"))
+
+
+async def _console(request: Request, db, who, *, show: str = "pending", notice: str | None = None,
+                   error: str | None = None, issued=None, status: int = 200):
+    rt = runtime(request)
+    mine = await teams.mine(db, who.user)
+    team_id = who.session.active_team_id or (mine[0][0].id if mine else None)
+    if team_id is None:
+        return page(request, "console_empty.html", viewer=who, csrf=form_token(request, who), status=status)
+    ctx = await teams.context_for(db, rt, _actor(who, request), team_id)
+    manage = ctx.can("invitations:manage")
+    found_tasks = await tasks.page(db, ctx, limit=200, after_id=None)
+    assigned = await tasks.assignees(db, ctx, found_tasks)
+    return page(
+        request, "console.html", status=status, viewer=who, csrf=form_token(request, who), ctx=ctx,
+        team=await teams.current(db, ctx), my_teams=mine, members=await teams.members(db, ctx), manage=manage,
+        invitations=await invitations.page(db, rt, ctx, status=show, limit=100, after_id=None) if manage else [],
+        show=show, shown=SHOWN, now=rt.clock.now(), tasks=found_tasks, assigned=assigned, notice=notice,
+        error=error, issued=issued, issued_url=rt.settings.invite_url(issued.token) if issued else None,
+        grantable=[r for r in rt.catalog.roles.values() if rt.catalog.grantable(r, by_rank=ctx.role.rank)])
+
+
+@router.get("/console")
+async def console(request: Request, show: Annotated[str, Query(max_length=16)] = "pending",
+                  joined: Annotated[str | None, Query(max_length=40)] = None):
+    async with unit_of_work(runtime(request).sessions) as db:
+        who = await viewer(db, request)
+        if not who.signed_in:
+            return redirect(login_link("/console"))
+        notice = "Welcome! You are now a member of this team." if joined else None
+        return await _console(request, db, who, show=show if show in SHOWN else "pending", notice=notice)
+
+
+async def _act(request: Request, csrf: str, action, done: str):
+    """Run one console action in its own transaction; show the console with its outcome."""
+    rt = runtime(request)
+    async with unit_of_work(rt.sessions) as db:
+        who = await viewer(db, request)
+        if not who.signed_in:
+            return redirect(login_link("/console"))
+        check_form(request, who, csrf)
+    issued, error, status = None, None, 200
+    try:
+        async with unit_of_work(rt.sessions) as db:
+            who = await viewer(db, request)
+            ctx = await teams.context_for(db, rt, _actor(who, request), who.session.active_team_id or "")
+            issued = await action(db, rt, ctx)
+    except errors.TeamgateError as exc:
+        error, status = exc.detail, STATUS.get(exc.code, 400)
+    async with unit_of_work(rt.sessions) as db:
+        who = await viewer(db, request)
+        return await _console(request, db, who, notice=None if error else done, error=error, status=status,
+                              issued=issued if hasattr(issued, "token") else None)
+
+
+@router.post("/console/invitations")
+async def invite(request: Request, csrf: Csrf, email: Annotated[str, Form(max_length=320)],
+                 role: Annotated[str, Form(max_length=64)],
+                 task_ids: Annotated[list[str], Form(max_length=100)] = [],  # noqa: B006 (FastAPI copies defaults)
+                 no_email: Annotated[bool, Form()] = False):
+    async def action(db, rt, ctx):
+        return await invitations.create(db, rt, ctx, email=email, role=role, task_ids=task_ids,
+                                        send_email=not no_email)
+
+    return await _act(request, csrf, action, f"Invited {email}." + ("" if no_email else " The email is on its way."))
+
+
+@router.post("/console/invitations/{invitation_id}/cancel")
+async def cancel(request: Request, invitation_id: str, csrf: Csrf):
+    return await _act(request, csrf, lambda db, rt, ctx: invitations.cancel(db, rt, ctx, invitation_id),
+                      "Invitation cancelled; its link no longer works.")
+
+
+@router.post("/console/invitations/{invitation_id}/resend")
+async def resend(request: Request, invitation_id: str, csrf: Csrf):
+    return await _act(request, csrf, lambda db, rt, ctx: invitations.resend(db, rt, ctx, invitation_id),
+                      "Invitation sent again with a new link; the old link no longer works.")
+
+
+@router.post("/console/team")
+async def switch_team(request: Request, csrf: Csrf, team_id: Annotated[str, Form(max_length=40)]):
+    rt = runtime(request)
+    async with unit_of_work(rt.sessions) as db:
+        who = await viewer(db, request)
+        if not who.signed_in:
+            return redirect(login_link("/console"))
+        check_form(request, who, csrf)
+        await teams.context_for(db, rt, _actor(who, request), team_id)  # NotFound unless they may act there
+        who.session.active_team_id = team_id
+    return redirect("/console")

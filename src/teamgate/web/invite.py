@@ -1,0 +1,118 @@
+"""`/invite?token=...`: what the invitation is, and the one action that fits who is looking.
+
+Viewing changes nothing (mail scanners open links); accept and decline are POSTs with CSRF."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+
+from teamgate import errors
+from teamgate.api.deps import client_ip
+from teamgate.api.routes.common import set_session_cookie
+from teamgate.services import accounts, invitation_links
+from teamgate.storage.db import unit_of_work
+from teamgate.web.common import check_form, form_token, page, redirect, runtime, viewer
+
+router = APIRouter(include_in_schema=False)
+Token = Annotated[str, Form(max_length=128)]
+
+CLOSED = {  # what a link that cannot be used says, and what to do next
+    "invitation_not_found": ("This link does not work", "It may be mistyped, or it was replaced by a newer "
+                             "invitation. Check the latest email, or ask the person who invited you to send it again.",
+                             404),
+    "invitation_expired": ("This invitation has expired", "Invitations work for a limited time. Ask the person who "
+                           "invited you to resend it; you will get a new link.", 410),
+    "invitation_accepted": ("This invitation was already accepted", "The link works once. If that was you, sign in "
+                            "to reach the team.", 410),
+    "invitation_revoked": ("This invitation was withdrawn", "It was cancelled, or whoever sent it can no longer "
+                           "invite you. Ask the team for a new invitation if you still want to join.", 410),
+    "invitation_declined": ("You declined this invitation", "If you changed your mind, ask the person who invited "
+                            "you to send a new one.", 410),
+}
+
+
+def closed_page(request, exc: errors.TeamgateError, who):
+    title, advice, status = CLOSED[exc.code]
+    return page(request, "invite_closed.html", status=status, title=title, advice=advice, code=exc.code, viewer=who)
+
+
+async def _render(request: Request, db, token: str, who, *, error: str | None = None, status: int = 200, **form):
+    try:
+        found = await invitation_links.describe(db, runtime(request), token)
+    except errors.TeamgateError as exc:
+        if exc.code in CLOSED:
+            return closed_page(request, exc, who)
+        raise
+    invited = found.invitation.email_normalized
+    if who.signed_in:
+        mode = "accept" if who.user.email_normalized == invited else "switch"
+    else:
+        mode = "signin" if found.account_exists else "create"
+    here = f"/invite?token={quote(token)}"
+    return page(request, "invite.html", status=status, found=found, mode=mode, viewer=who, token=token, error=error,
+                csrf=form_token(request, who), login_url=f"/login?next={quote(here, safe='')}", form=form)
+
+
+@router.get("/invite")
+async def show(request: Request, token: Annotated[str, Query(max_length=128)] = ""):
+    async with unit_of_work(runtime(request).sessions) as db:
+        who = await viewer(db, request)
+        return await _render(request, db, token, who)
+
+
+@router.post("/invite/accept")
+async def accept(request: Request, token: Token, csrf: Annotated[str, Form(max_length=128)] = "",
+                 first_name: Annotated[str, Form(max_length=100)] = "",
+                 last_name: Annotated[str, Form(max_length=100)] = "",
+                 password: Annotated[str, Form(max_length=256)] = ""):
+    rt = runtime(request)
+    async with unit_of_work(rt.sessions) as db:
+        who = await viewer(db, request)
+        check_form(request, who, csrf)
+    try:
+        async with unit_of_work(rt.sessions) as db:
+            who = await viewer(db, request)
+            done = await invitation_links.accept(
+                db, rt, token=token, signed_in=who.user, password=password or None, first_name=first_name or None,
+                last_name=last_name or None, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+            started = None
+            if who.signed_in:
+                who.session.active_team_id = done.team.id
+            else:
+                started = await accounts.start_session(db, rt, done.user, active_team_id=done.team.id,
+                                                       ip=client_ip(request),
+                                                       user_agent=request.headers.get("user-agent"))
+    except errors.TeamgateError as exc:
+        if exc.code in CLOSED:
+            return closed_page(request, exc, who)
+        async with unit_of_work(rt.sessions) as db:  # show the same page again, with what went wrong
+            who = await viewer(db, request)
+            return await _render(request, db, token, who, error=exc.detail, status=400 if exc.code == "bad_request"
+                                 else 422 if exc.code == "validation_error" else 409 if exc.code in
+                                 ("account_exists", "already_member", "seat_limit_reached") else 403,
+                                 first_name=first_name, last_name=last_name)
+    response = redirect(f"/console?joined={quote(done.team.id)}")
+    if started is not None:
+        set_session_cookie(response, rt, started.token)
+    return response
+
+
+@router.post("/invite/decline")
+async def decline(request: Request, token: Token, csrf: Annotated[str, Form(max_length=128)] = ""):
+    rt = runtime(request)
+    async with unit_of_work(rt.sessions) as db:
+        who = await viewer(db, request)
+        check_form(request, who, csrf)
+    try:
+        async with unit_of_work(rt.sessions) as db:
+            await invitation_links.decline(db, rt, token=token, ip=client_ip(request),
+                                           user_agent=request.headers.get("user-agent"))
+    except errors.TeamgateError as exc:
+        if exc.code in CLOSED:
+            return closed_page(request, exc, who)
+        raise
+    return page(request, "message.html", title="Invitation declined", viewer=who,
+                message="You declined the invitation. Nothing else happens; you can close this page.")
