@@ -13,7 +13,7 @@ from teamgate.api.routes.common import clear_session_cookie, set_session_cookie
 from teamgate.domain.emails import normalize_email
 from teamgate.services import accounts, teams
 from teamgate.storage.db import unit_of_work
-from teamgate.web.common import check_form, form_token, page, redirect, runtime, safe_next, viewer
+from teamgate.web.common import check_form, form_token, page, posted_by, redirect, runtime, safe_next, viewer
 
 router = APIRouter(include_in_schema=False)
 Next = Annotated[str, Query(max_length=500)]
@@ -34,9 +34,7 @@ async def login(request: Request, email: Annotated[str, Form(max_length=320)],
                 password: Annotated[str, Form(max_length=256)], csrf: Annotated[str, Form(max_length=128)] = "",
                 next: Annotated[str, Form(max_length=500)] = "/console"):
     rt = runtime(request)
-    async with unit_of_work(rt.sessions) as db:
-        who = await viewer(db, request)
-    check_form(request, who, csrf)
+    who = await posted_by(request, csrf)
     try:
         await rt.limits.hit(ratelimit.SIGN_IN_PER_IP, "sign-in-ip", client_ip(request) or "-")
         await rt.limits.hit(ratelimit.SIGN_IN_PER_ACCOUNT, "sign-in-account", normalize_email(email))

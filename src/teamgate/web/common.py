@@ -84,6 +84,16 @@ def check_form(request: Request, who: Viewer, sent: str | None) -> None:
         raise errors.CsrfFailed("This form has expired or did not come from this site. Reload the page and try again.")
 
 
+async def posted_by(request: Request, csrf: str | None) -> Viewer:
+    """Who sent this form, once the form has passed `check_form` (else CsrfFailed)."""
+    from teamgate.storage.db import unit_of_work
+
+    async with unit_of_work(runtime(request).sessions) as db:
+        who = await viewer(db, request)
+    check_form(request, who, csrf)
+    return who
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()

@@ -15,7 +15,7 @@ from teamgate.services import invitations, tasks, teams
 from teamgate.services.context import Actor
 from teamgate.storage.db import unit_of_work
 from teamgate.web.auth import login_link
-from teamgate.web.common import check_form, form_token, page, redirect, runtime, viewer
+from teamgate.web.common import form_token, page, posted_by, redirect, runtime, viewer
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=128)]
@@ -61,11 +61,8 @@ async def console(request: Request, show: Annotated[str, Query(max_length=16)] =
 async def _act(request: Request, csrf: str, action, done: str):
     """Run one console action in its own transaction; show the console with its outcome."""
     rt = runtime(request)
-    async with unit_of_work(rt.sessions) as db:
-        who = await viewer(db, request)
-        if not who.signed_in:
-            return redirect(login_link("/console"))
-        check_form(request, who, csrf)
+    if not (await posted_by(request, csrf)).signed_in:
+        return redirect(login_link("/console"))
     issued, error, status = None, None, 200
     try:
         async with unit_of_work(rt.sessions) as db:
@@ -107,11 +104,10 @@ async def resend(request: Request, invitation_id: str, csrf: Csrf):
 @router.post("/console/team")
 async def switch_team(request: Request, csrf: Csrf, team_id: Annotated[str, Form(max_length=40)]):
     rt = runtime(request)
+    if not (await posted_by(request, csrf)).signed_in:
+        return redirect(login_link("/console"))
     async with unit_of_work(rt.sessions) as db:
         who = await viewer(db, request)
-        if not who.signed_in:
-            return redirect(login_link("/console"))
-        check_form(request, who, csrf)
         await teams.context_for(db, rt, _actor(who, request), team_id)  # NotFound unless they may act there
         who.session.active_team_id = team_id
     return redirect("/console")

@@ -14,7 +14,7 @@ from teamgate.api.deps import client_ip
 from teamgate.api.routes.common import set_session_cookie
 from teamgate.services import accounts, invitation_links
 from teamgate.storage.db import unit_of_work
-from teamgate.web.common import check_form, form_token, page, redirect, runtime, viewer
+from teamgate.web.common import form_token, page, posted_by, redirect, runtime, viewer
 
 router = APIRouter(include_in_schema=False)
 Token = Annotated[str, Form(max_length=128)]
@@ -69,12 +69,10 @@ async def accept(request: Request, token: Token, csrf: Annotated[str, Form(max_l
                  last_name: Annotated[str, Form(max_length=100)] = "",
                  password: Annotated[str, Form(max_length=256)] = ""):
     rt = runtime(request)
-    async with unit_of_work(rt.sessions) as db:
-        who = await viewer(db, request)
-        check_form(request, who, csrf)
+    who = await posted_by(request, csrf)
     try:
         async with unit_of_work(rt.sessions) as db:
-            who = await viewer(db, request)
+            who = await viewer(db, request)  # again, inside this transaction's scope
             done = await invitation_links.accept(
                 db, rt, token=token, signed_in=who.user, password=password or None, first_name=first_name or None,
                 last_name=last_name or None, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
@@ -103,9 +101,7 @@ async def accept(request: Request, token: Token, csrf: Annotated[str, Form(max_l
 @router.post("/invite/decline")
 async def decline(request: Request, token: Token, csrf: Annotated[str, Form(max_length=128)] = ""):
     rt = runtime(request)
-    async with unit_of_work(rt.sessions) as db:
-        who = await viewer(db, request)
-        check_form(request, who, csrf)
+    who = await posted_by(request, csrf)
     try:
         async with unit_of_work(rt.sessions) as db:
             await invitation_links.decline(db, rt, token=token, ip=client_ip(request),
