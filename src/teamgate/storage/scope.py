@@ -20,6 +20,19 @@ def enforced(db: AsyncSession) -> bool:
     return db.get_bind().dialect.name == "postgresql"
 
 
+async def act_for_found(db: AsyncSession, lookup: str, params: dict, *, scope: str) -> bool:
+    """Run a cross-team definer lookup that returns (id, team_id or user_id), and scope the rest of
+    the transaction to what it found, so the row can then be read under the policies.
+    True when it found something; always True where there is no such wall (SQLite)."""
+    if not enforced(db):
+        return True
+    found = (await db.execute(text(lookup), params)).first()
+    if found is None:
+        return False
+    await act_for(db, **{scope: found[1]})
+    return True
+
+
 async def act_for(db: AsyncSession, *, team_id: str | None = None, user_id: str | None = None) -> None:
     """Scope the rest of this transaction to a team and/or a user (bound parameters, never SQL text)."""
     if not enforced(db):

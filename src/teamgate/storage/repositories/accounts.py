@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import Session, SetupToken, User
-from teamgate.storage.scope import act_for, enforced
+from teamgate.storage.scope import act_for, act_for_found, enforced
 
 
 async def user_by_id(db: AsyncSession, user_id: str) -> User | None:
@@ -51,12 +51,9 @@ async def count_users(db: AsyncSession) -> int:
 
 async def session_by_hash(db: AsyncSession, token_hash: bytes, now: datetime) -> tuple[Session, User] | None:
     """The live session behind a token, with the transaction scoped to its user."""
-    if enforced(db):
-        found = (await db.execute(text("SELECT id, user_id FROM teamgate_session_by_hash(:h, :now)"),
-                                  {"h": token_hash, "now": now})).first()
-        if found is None:
-            return None
-        await act_for(db, user_id=found.user_id)
+    if not await act_for_found(db, "SELECT id, user_id FROM teamgate_session_by_hash(:h, :now)",
+                               {"h": token_hash, "now": now}, scope="user_id"):
+        return None
     row = (await db.execute(
         select(Session, User).join(User, User.id == Session.user_id)
         .where(Session.token_hash == token_hash, Session.expires_at > now)

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import ApiKey
-from teamgate.storage.scope import act_for, enforced
+from teamgate.storage.scope import act_for_found
 
 
 async def active_by_hash(db: AsyncSession, secret_hash: bytes) -> ApiKey | None:
     """The live key behind a secret, from any team; the transaction is then scoped to its team."""
-    if enforced(db):
-        found = (await db.execute(text("SELECT id, team_id FROM teamgate_api_key_by_hash(:h)"),
-                                  {"h": secret_hash})).first()
-        if found is None:
-            return None
-        await act_for(db, team_id=found.team_id)
+    if not await act_for_found(db, "SELECT id, team_id FROM teamgate_api_key_by_hash(:h)", {"h": secret_hash},
+                               scope="team_id"):
+        return None
     return await db.scalar(select(ApiKey).where(ApiKey.secret_hash == secret_hash, ApiKey.revoked_at.is_(None)))
 
 

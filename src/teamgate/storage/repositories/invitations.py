@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.domain.invitation import EXPIRED, PENDING
 from teamgate.storage.models import Invitation
-from teamgate.storage.scope import act_for, enforced
+from teamgate.storage.scope import act_for_found
 
 
 async def in_team(db: AsyncSession, team_id: str, invitation_id: str) -> Invitation | None:
@@ -18,12 +18,9 @@ async def in_team(db: AsyncSession, team_id: str, invitation_id: str) -> Invitat
 
 async def by_token_hash(db: AsyncSession, token_hash: bytes) -> Invitation | None:
     """The invitation behind a token, from any team; the transaction is then scoped to its team."""
-    if enforced(db):
-        found = (await db.execute(text("SELECT id, team_id FROM teamgate_invitation_by_token(:h)"),
-                                  {"h": token_hash})).first()
-        if found is None:
-            return None
-        await act_for(db, team_id=found.team_id)
+    if not await act_for_found(db, "SELECT id, team_id FROM teamgate_invitation_by_token(:h)", {"h": token_hash},
+                               scope="team_id"):
+        return None
     return await db.scalar(select(Invitation).where(Invitation.token_hash == token_hash))
 
 
