@@ -19,4 +19,4 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	@scripts/ensure-services
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto --dist loadfile

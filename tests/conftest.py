@@ -60,6 +60,17 @@ async def _migrate(url: str, service_url: str | None = None) -> None:
         await engine.dispose()
 
 
+async def _migrate_one_at_a_time(url: str, service_url: str) -> None:
+    """Parallel test workers each migrate their own database, but the service role is one for
+    the whole server: creating or altering it at the same moment would collide."""
+    conn = await asyncpg.connect(f"{PG_SERVER}/postgres")
+    try:
+        await conn.execute("SELECT pg_advisory_lock(7400601)")
+        await _migrate(url, service_url)
+    finally:
+        await conn.close()  # releases the lock
+
+
 @dataclass(frozen=True)
 class Database:
     url: str  # what the service connects with
@@ -78,7 +89,7 @@ def postgresql_db() -> AsyncIterator[Database]:
     server = PG_SERVER.replace("postgresql://", "postgresql+asyncpg://")
     owner_url = f"{server}/{name}"
     service_url = f"{server.split('://')[0]}://{SERVICE_ROLE}@{server.split('@', 1)[1]}/{name}"
-    asyncio.run(_migrate(owner_url, service_url))
+    asyncio.run(_migrate_one_at_a_time(owner_url, service_url))
     yield Database(url=service_url, owner_url=owner_url)
     asyncio.run(_run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -174,11 +185,8 @@ async def _empty_tables(settings: Settings) -> None:
     engine = make_engine(settings.migration_database)
     try:
         async with engine.begin() as conn:
-            if engine.dialect.name == "postgresql":
-                await conn.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
-            else:
-                for name in names:
-                    await conn.execute(text(f"DELETE FROM {name}"))
+            for name in names:  # children first; on these small tables DELETE is ten times faster than TRUNCATE
+                await conn.execute(text(f"DELETE FROM {name}"))
     finally:
         await engine.dispose()
 

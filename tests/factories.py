@@ -13,6 +13,7 @@ from teamgate.storage.models import Membership, User
 from teamgate.storage.scope import act_for
 
 PASSWORD = "correct horse battery staple"
+NEW_PERSON = {"password": "a long new password", "firstName": "New", "lastName": "Person"}  # an accept's body
 
 AGENCY_ROLES = """
 [roles.agency_admin]
@@ -129,3 +130,20 @@ def cli_env(settings, **extra: str) -> dict[str, str]:
                if settings.migration_database_url else {}),
             "TEAMGATE_SECRET_KEY": settings.secret_key.get_secret_value(), "TEAMGATE_DATA_DIR": str(settings.data_dir),
             "TEAMGATE_ARGON2_MEMORY_KIB": "1024", "TEAMGATE_ARGON2_TIME_COST": "1", **extra}
+
+
+async def count_rows(harness, model, *where) -> int:
+    """Rows of `model` matching `where`, read as the owner (past row-level security)."""
+    from sqlalchemy import func, select
+
+    async with harness.owner() as db:
+        return await db.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def metric_samples(text: str) -> dict[tuple, float]:
+    """Prometheus text as {(sample name, sorted labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,8 +19,9 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
-from teamgate.app import build_runtime, create_app
+from teamgate.runtime import build_runtime
 from teamgate.config import Settings
+from teamgate.logs import configure as configure_logs
 from teamgate.domain.emails import normalize_email
 from teamgate.email.dispatcher import Dispatcher
 from teamgate.email.senders import make_sender
@@ -111,13 +113,24 @@ async def _team_context(db: AsyncSession, rt: Runtime, team_id: str, as_email: s
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
           port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+          workers: Annotated[int | None, typer.Option(min=1, help="Processes sharing the port.")] = None,
           no_dispatcher: Annotated[bool, typer.Option("--no-dispatcher", help="Leave email to `teamgate worker`.")] = False):
-    """Run the API, the pages and (unless told not to) the email dispatcher."""
+    """Run the API, the pages and (unless told not to) the email dispatcher. SIGTERM lets the
+    requests in flight finish (up to 30 s) and the dispatcher finish the message in hand."""
+    import tempfile
+
     import uvicorn
 
-    from teamgate.logs import install_redaction
-
-    settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    # the options become settings, so that every worker process reads the same ones
+    for name, value in {"HOST": host, "PORT": port, "WORKERS": workers}.items():
+        if value is not None:
+            os.environ[f"TEAMGATE_{name}"] = str(value)
+    if no_dispatcher:
+        os.environ["TEAMGATE_DISPATCHER"] = "false"
+    settings = Settings()
+    configure_logs(settings.log_format, settings.log_level)
+    if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # /metrics sums all workers
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="teamgate-metrics-")
 
     async def prepare() -> str | None:
         async with opened(settings, service=True) as rt, unit_of_work(rt.sessions) as db:
@@ -126,15 +139,15 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
             return None
 
     setup_link = asyncio.run(prepare())
-    install_redaction()
     engine = "SQLite" if settings.is_sqlite else "PostgreSQL"
     typer.echo(f"teamgate: {engine} database, {settings.email_backend} email, "
                f"listening on http://{settings.host}:{settings.port}")
     if setup_link:
         typer.echo(f"\nNo account exists yet. Open this one-time link to create the first system owner:\n\n"
                    f"  {setup_link}\n")
-    uvicorn.run(create_app(settings, run_dispatcher=not no_dispatcher), host=settings.host, port=settings.port,
-                log_level="info", proxy_headers=False)
+    uvicorn.run("teamgate.app:app_from_environment", factory=True, host=settings.host, port=settings.port,
+                workers=settings.workers, proxy_headers=False, log_config=None, access_log=False,
+                timeout_graceful_shutdown=30)
 
 
 @app.command()
@@ -251,6 +264,7 @@ def worker(batch_size: Annotated[int, typer.Option(min=1, max=500, help="Message
     """Send queued email: the dispatcher alone. Run as many as you like against one PostgreSQL;
     each message goes to exactly one of them. SIGTERM or Ctrl-C stops it after the batch in hand."""
     settings = Settings()
+    configure_logs(settings.log_format, settings.log_level)
 
     async def main() -> None:
         async with opened(settings, service=True) as rt:

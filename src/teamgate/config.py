@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from limits import parse as parse_rate
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EmailBackend = Literal["console", "file", "smtp", "memory"]
 
@@ -34,6 +35,10 @@ class Settings(BaseSettings):
     invite_url_template: str = "{base_url}/invite?token={token}"
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(default=1, ge=1)  # `serve` processes sharing the port
+    dispatcher: bool = True  # `serve` sends email in-process; false leaves it to `teamgate worker`
+    log_format: Literal["auto", "json", "text"] = "auto"  # auto: text at a terminal, else one JSON object a line
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     email_backend: EmailBackend = "console"
     email_dir: Path | None = None
@@ -55,12 +60,39 @@ class Settings(BaseSettings):
     roles_file: Path | None = None
     secret_key: SecretStr | None = None
     rate_limit_storage: str = "memory://"
+    # Abuse limits in the `limits` notation ("10/minute", "5/day"); ratelimit.py applies them.
+    rate_limit_sign_in_per_account: str = "10/minute"
+    rate_limit_sign_in_per_ip: str = "30/minute"
+    rate_limit_token_use_per_ip: str = "60/minute"
+    rate_limit_invitations_per_team: str = "1000/hour"
+    rate_limit_invitations_per_inviter: str = "300/hour"
+    rate_limit_emails_per_recipient: str = "10/day"
+    rate_limit_resends_per_invitation: str = "10/hour"
+    upkeep_interval_seconds: float = Field(default=60, gt=0)  # expire overdue invitations, purge old rows
+    retention_days: float = Field(default=30, gt=0)  # sent emails' rows are kept this long (bodies are erased at once)
+    max_pending_invitations: int = Field(default=1000, ge=1)  # outstanding pending invitations per team
+    # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     invite_existing_users: bool = True
 
     # argon2id cost (OWASP's minimum recommendation by default); tests lower it.
     argon2_memory_kib: int = 19 * 1024
     argon2_time_cost: int = 2
     argon2_parallelism: int = 1
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value):
+        return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _readable_rates(self) -> Settings:
+        for name in RATE_LIMIT_RULES:
+            try:
+                parse_rate(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _default_base_url(self) -> Settings:
@@ -103,3 +135,8 @@ class Settings(BaseSettings):
 
     def invite_url(self, token: str) -> str:
         return self.invite_url_template.format(base_url=self.base_url, token=token)
+
+
+# every `rate_limit_*` setting except where they are counted is a rule ("10/minute")
+RATE_LIMIT_RULES = [name for name in Settings.model_fields if name.startswith("rate_limit_") and name != "rate_limit_storage"]
+

@@ -39,6 +39,8 @@ InvitationPending = _error("InvitationPending", "invitation_pending", "An invita
 InvitationNotPending = _error("InvitationNotPending", "invitation_not_pending", "Invitation is not pending")
 AccountExists = _error("AccountExists", "account_exists", "An account with this email exists")
 SeatLimitReached = _error("SeatLimitReached", "seat_limit_reached", "Seat limit reached")
+PendingLimitReached = _error("PendingLimitReached", "pending_limit_reached", "Too many pending invitations")
+ServiceUnavailable = _error("ServiceUnavailable", "service_unavailable", "Service unavailable")
 RateLimited = _error("RateLimited", "rate_limited", "Too many requests")
 
 

@@ -1,32 +1,62 @@
 """Abuse limits on the `limits` library: in memory by default, shared through Redis when
-TEAMGATE_RATE_LIMIT_STORAGE=redis://... (so every process counts together)."""
+TEAMGATE_RATE_LIMIT_STORAGE=redis://... (so every process counts together).
+
+Each method counts one attempt and raises RateLimited (429, with the seconds to wait) once its
+rule is spent. The rules are settings (`TEAMGATE_RATE_LIMIT_*`). A moving window: a burst at
+the edge of a fixed window cannot double the rate.
+"""
 
 from __future__ import annotations
 
 import math
 import time
 
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from teamgate import errors
-
-SIGN_IN_PER_ACCOUNT = "10/minute"
-SIGN_IN_PER_IP = "30/minute"
-TOKEN_USE_PER_IP = "60/minute"
+from teamgate import errors, metrics
+from teamgate.config import Settings
 
 
 class RateLimits:
-    def __init__(self, storage_uri: str) -> None:
-        uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
-        self._limiter = MovingWindowRateLimiter(storage_from_string(uri))
+    def __init__(self, settings: Settings) -> None:
+        uri = settings.rate_limit_storage.removeprefix("async+")
+        options = {"implementation": "redispy"} if uri.startswith(("redis", "rediss")) else {}  # redis-py's client
+        self._limiter = MovingWindowRateLimiter(storage_from_string(f"async+{uri}", **options))
+        self._sign_in_per_account = parse(settings.rate_limit_sign_in_per_account)
+        self._sign_in_per_ip = parse(settings.rate_limit_sign_in_per_ip)
+        self._token_use_per_ip = parse(settings.rate_limit_token_use_per_ip)
+        self._invitations_per_team = parse(settings.rate_limit_invitations_per_team)
+        self._invitations_per_inviter = parse(settings.rate_limit_invitations_per_inviter)
+        self._emails_per_recipient = parse(settings.rate_limit_emails_per_recipient)
+        self._resends_per_invitation = parse(settings.rate_limit_resends_per_invitation)
 
-    async def hit(self, rule: str, *key: str) -> None:
-        """Count one attempt; raises RateLimited (with the seconds to wait) once the rule is spent."""
-        limit = parse(rule)
+    async def sign_in(self, ip: str | None, email_normalized: str) -> None:
+        """Password guessing: per address (slows a spray) and per account (stops a focused guess)."""
+        await self._hit(self._sign_in_per_ip, "sign-in-ip", ip or "-")
+        await self._hit(self._sign_in_per_account, "sign-in-account", email_normalized)
+
+    async def token_use(self, ip: str | None) -> None:
+        """Guessing a 256-bit token is hopeless, but hammering the public token routes is still refused."""
+        await self._hit(self._token_use_per_ip, "token-use", ip or "-")
+
+    async def invitation_create(self, team_id: str, inviter: str) -> None:
+        """A leaked key or a runaway script cannot turn a team into a spam cannon."""
+        await self._hit(self._invitations_per_team, "invite-team", team_id)
+        await self._hit(self._invitations_per_inviter, "invite-inviter", inviter)
+
+    async def email_to(self, email_normalized: str) -> None:
+        """One mailbox gets at most so many invitation emails a day, from all teams together."""
+        await self._hit(self._emails_per_recipient, "email-recipient", email_normalized)
+
+    async def resend(self, invitation_id: str) -> None:
+        await self._hit(self._resends_per_invitation, "resend", invitation_id)
+
+    async def _hit(self, limit: RateLimitItem, *key: str) -> None:
         if await self._limiter.hit(limit, *key):
             return
+        metrics.RATE_LIMITED.labels(key[0]).inc()
         stats = await self._limiter.get_window_stats(limit, *key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
         raise errors.RateLimited("Too many attempts; wait before trying again.", retryAfter=wait)

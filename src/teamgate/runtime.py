@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -19,6 +20,7 @@ from teamgate.config import Settings
 from teamgate.domain.roles import RoleCatalog
 from teamgate.email.messages import Templates
 from teamgate.ratelimit import RateLimits
+from teamgate.storage.db import make_engine, session_factory
 
 if TYPE_CHECKING:
     from teamgate.email.dispatcher import Dispatcher
@@ -34,15 +36,18 @@ class SystemClock:
 
 
 class Passwords:
-    """argon2id hashing, off the event loop (each hash takes tens of milliseconds by design)."""
+    """argon2id hashing, off the event loop (each hash takes tens of milliseconds by design), at
+    most one per CPU at a time: more would only share the same cores, and each holds its memory
+    cost (19 MiB by default) while it runs, so a burst of sign-ups cannot balloon the process."""
 
     def __init__(self, settings: Settings) -> None:
         self._hasher = PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib,
                                       parallelism=settings.argon2_parallelism)
         self._dummy = self._hasher.hash("not a real password")
+        self._slots = anyio.CapacityLimiter(os.cpu_count() or 1)
 
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._hasher.hash, password)
+        return await anyio.to_thread.run_sync(self._hasher.hash, password, limiter=self._slots)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """Checks against a dummy hash when there is no account, so timing does not reveal which emails exist."""
@@ -53,7 +58,7 @@ class Passwords:
             except (VerificationError, InvalidHashError):
                 return False
 
-        return await anyio.to_thread.run_sync(check)
+        return await anyio.to_thread.run_sync(check, limiter=self._slots)
 
 
 def outbox_cipher(secret: bytes) -> Fernet:
@@ -74,3 +79,13 @@ class Runtime:
     templates: Templates
     clock: Clock = field(default_factory=SystemClock)
     dispatcher: Dispatcher | None = None
+
+
+def build_runtime(settings: Settings, *, clock: Clock | None = None, database_url: str | None = None) -> Runtime:
+    """Everything services need; `database_url` overrides the service's (operator commands use the owner's)."""
+    engine = make_engine(database_url or settings.database)
+    return Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
+                   catalog=RoleCatalog.load(settings.roles_file), passwords=Passwords(settings),
+                   cipher=outbox_cipher(settings.secret), limits=RateLimits(settings),
+                   templates=Templates(settings.templates_dir),
+                   clock=clock or SystemClock())

@@ -10,9 +10,8 @@ import asyncio
 from sqlalchemy import func, select
 
 from teamgate.storage.models import Membership, User
-from tests.factories import invite, key_headers, make_api_key, make_team
+from tests.factories import NEW_PERSON, invite, key_headers, make_api_key, make_team
 
-NEW_PERSON = {"password": "a long new password", "firstName": "New", "lastName": "Person"}
 
 
 async def accept(client, token):

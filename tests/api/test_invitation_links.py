@@ -7,10 +7,9 @@ invitation is still pending, no account was created, no membership was added.
 from sqlalchemy import update
 
 from teamgate.storage.models import Team as TeamRow
-from tests.factories import add_member, invite, key_headers, make_api_key, make_team, make_user, sign_in
+from tests.factories import NEW_PERSON, add_member, invite, key_headers, make_api_key, make_team, make_user, sign_in
 
 INVITEE = "new.person@example.com"
-NEW_PERSON = {"password": "a long new password", "firstName": "New", "lastName": "Person"}
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -4,11 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from tests.factories import problem, DIRECTOR_ROLES, add_member, invite, key_headers, make_api_key, make_team
+from tests.factories import (DIRECTOR_ROLES, NEW_PERSON, add_member, invite, key_headers, make_api_key, make_team,
+                             problem)
 
 URL = "/api/v1/team-invitations"
 ZULU = "%Y-%m-%dT%H:%M:%SZ"
-NEW_PERSON = {"password": "a long new password", "firstName": "New", "lastName": "Person"}
 
 @pytest.fixture
 async def acme(harness):

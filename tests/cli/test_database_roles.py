@@ -59,7 +59,10 @@ def test_migrate_creates_the_service_role_and_the_service_runs_only_as_it(empty_
     worker = subprocess.Popen([TEAMGATE, "worker", "--poll-seconds", "0.2"], env={**os.environ, **env},
                               stderr=subprocess.PIPE, text=True)
     try:
-        assert "sending" in worker.stderr.readline()  # started: it passed the role check
+        printed = []
+        while len(printed) < 20 and "teamgate worker: sending" not in "".join(printed):  # logs, then the start line
+            printed.append(worker.stderr.readline())
+        assert "teamgate worker: sending" in printed[-1], printed  # started: it passed the role check
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0

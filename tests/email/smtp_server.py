@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import ipaddress
@@ -26,6 +27,7 @@ class Inbox:
         self.sessions = 0
         self.refuse: set[str] = set()
         self.logins: list[tuple[str, str]] = []
+        self.delay = 0.0  # seconds each message takes to be accepted: a slow server
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.sessions += 1
@@ -39,6 +41,7 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.delay)
         self.messages.append(email.message_from_bytes(envelope.original_content, policy=policy.default))
         return "250 Message accepted for delivery"
 

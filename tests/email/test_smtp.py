@@ -7,9 +7,8 @@ import pytest
 from pydantic import SecretStr
 
 from tests.email.smtp_server import Inbox, self_signed_context, start_server
-from tests.factories import invite, key_headers, make_api_key, make_team
+from tests.factories import NEW_PERSON, invite, key_headers, make_api_key, make_team
 
-NEW_PERSON = {"password": "a long new password", "firstName": "New", "lastName": "Person"}
 
 
 @pytest.fixture

@@ -3,79 +3,35 @@ a running `teamgate serve`. Saves the screenshots the README shows."""
 
 from __future__ import annotations
 
-import email
-import json
 import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
+import tempfile
 import time
-from email import policy
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import IN_CI
+from tests.live import Service
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-TEAMGATE = str(Path(sys.executable).parent / "teamgate")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's pictures are refreshed on request (TEAMGATE_UPDATE_SCREENSHOTS=1 make test), so a
+# test run leaves the working tree as it found it; otherwise they are taken into a scratch folder.
+SCREENSHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+               if os.environ.get("TEAMGATE_UPDATE_SCREENSHOTS") else Path(tempfile.gettempdir()) / "teamgate-screenshots")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 OWNER = {"email": "olivia@acme.example", "password": "owner passphrase 1"}
-
-
-class Service:
-    """A `teamgate serve` process on a free loopback port, with its own SQLite file and mail folder."""
-
-    def __init__(self, root: Path, port: int) -> None:
-        self.root, self.url = root, f"http://127.0.0.1:{port}"
-        self.mail = root / "mail"
-        self.env = {**os.environ, "TEAMGATE_DATA_DIR": str(root / "data"), "TEAMGATE_EMAIL_BACKEND": "file",
-                    "TEAMGATE_EMAIL_DIR": str(self.mail), "TEAMGATE_BASE_URL": self.url,
-                    "TEAMGATE_SECRET_KEY": "browser-tests-secret", "TEAMGATE_ARGON2_MEMORY_KIB": "1024",
-                    "TEAMGATE_ARGON2_TIME_COST": "1", "TEAMGATE_PRODUCT_NAME": "teamgate"}
-        self.env.pop("TEAMGATE_DATABASE_URL", None)
-        self.process = subprocess.Popen([TEAMGATE, "serve", "--port", str(port)], env=self.env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(200):  # bounded wait for the port
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("teamgate serve did not start")
-
-    def cli(self, *args: str, stdin: str | None = None) -> dict:
-        done = subprocess.run([TEAMGATE, *args, "--json"], env=self.env, input=stdin, capture_output=True, text=True,
-                              timeout=60)
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
-
-    def emails_to(self, recipient: str) -> list[str]:
-        """Text bodies of the messages sent to `recipient`, oldest first."""
-        found = []
-        for path in sorted(self.mail.glob("*.eml")):
-            message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-            if message["To"] == recipient:
-                found.append(message.get_body(("plain",)).get_content())
-        return found
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     from tests.conftest import _pg_available  # noqa: F401  (the suite's other half needs it; pages use SQLite)
 
-    port = free_port()
-    svc = Service(tmp_path_factory.mktemp("live"), port)
+    svc = Service(tmp_path_factory.mktemp("live"))
     user = svc.cli("users", "create", "--email", OWNER["email"], "--first-name", "Olivia", "--last-name", "Owner",
                    "--password-stdin", stdin=OWNER["password"] + "\n")
     svc.team = svc.cli("teams", "create", "--name", "Acme", "--owner", OWNER["email"])["id"]
@@ -83,14 +39,6 @@ def service(tmp_path_factory):
     svc.owner_id = user["id"]
     yield svc
     svc.stop()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,14 @@ SESSION_COOKIE = "teamgate_session"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+# Dependencies are `async def` even when they await nothing: FastAPI runs a plain `def` one in a
+# worker thread, a thread hand-off on every request.
+
 def runtime(request: Request) -> Runtime:
+    return request.app.state.rt
+
+
+async def runtime_dependency(request: Request) -> Runtime:
     return request.app.state.rt
 
 
@@ -36,7 +43,7 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 Db = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
-Rt = Annotated[Runtime, Depends(runtime)]
+Rt = Annotated[Runtime, Depends(runtime_dependency)]
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,14 @@ class Auth:
 
 
 def client_ip(request: Request) -> str | None:
+    """The peer's address; behind TEAMGATE_TRUSTED_PROXIES the app's proxy-headers middleware has
+    already replaced it with the client that the nearest untrusted hop reported."""
     return request.client.host if request.client else None
+
+
+async def token_use_limit(request: Request) -> None:
+    """For the routes a token opens (API and pages): a per-address limit on attempts."""
+    await runtime(request).limits.token_use(client_ip(request))
 
 
 def presented_api_key(request: Request) -> str | None:
@@ -82,13 +96,13 @@ async def authenticate(request: Request, db: Db, rt: Rt) -> Auth:
 Authenticated = Annotated[Auth, Depends(authenticate)]
 
 
-def caller(auth: Authenticated) -> Actor:
+async def caller(auth: Authenticated) -> Actor:
     if auth.actor is None:
         raise errors.Unauthenticated("Sign in, or send an API key in X-API-Key or Authorization: Bearer.")
     return auth.actor
 
 
-def session_auth(auth: Authenticated) -> Auth:
+async def session_auth(auth: Authenticated) -> Auth:
     if auth.session is None:
         if auth.actor is not None:
             raise errors.Forbidden("This route is for signed-in people, not API keys.")

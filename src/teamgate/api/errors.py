@@ -7,9 +7,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from teamgate import errors
+from teamgate.storage.db import is_refused_value, is_unavailable
 
 log = logging.getLogger("teamgate.api")
 
@@ -20,7 +22,7 @@ STATUS = {
     "forbidden": 403, "role_not_allowed": 403, "email_mismatch": 403, "csrf_failed": 403,
     "not_found": 404, "invitation_not_found": 404, "method_not_allowed": 405,
     "already_member": 409, "invitation_pending": 409, "invitation_not_pending": 409, "account_exists": 409,
-    "seat_limit_reached": 409,
+    "seat_limit_reached": 409, "pending_limit_reached": 409,
     "validation_error": 422, "rate_limited": 429, "service_unavailable": 503, "internal_error": 500,
 }
 HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
@@ -58,8 +60,11 @@ async def on_domain_error(request: Request, exc: errors.TeamgateError):
                    errors_=exc.errors, headers=headers, **extra)
 
 
-async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def on_validation_error(request: Request, exc: RequestValidationError):
     errs = exc.errors()
+    if not request.url.path.startswith("/api/"):  # a form: answer with a page
+        fields = ", ".join(sorted({_field(tuple(e.get("loc", ()))) for e in errs}))
+        return await on_domain_error(request, errors.ValidationFailed(fields, "is missing, too long or not valid"))
     if any(e.get("type") == "json_invalid" for e in errs):
         return problem(request, status=400, code="bad_request", title="Bad request",
                        detail="The request body is not valid JSON.")
@@ -74,6 +79,18 @@ async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONRe
                    detail=str(exc.detail), headers=getattr(exc, "headers", None))
 
 
+async def on_database_error(request: Request, exc: Exception):
+    """The database is unreachable, went away mid-query or cut it off: 503, nothing committed, try again."""
+    if is_refused_value(exc):  # e.g. text PostgreSQL cannot store; input checks should have caught it first
+        return await on_domain_error(request, errors.ValidationFailed("body", "a value cannot be stored as given"))
+    if not is_unavailable(exc):
+        return await on_unexpected(request, exc)
+    log.warning("database.unavailable", extra={"request_id": getattr(request.state, "request_id", None),
+                                               "error": type(exc).__name__})
+    return await on_domain_error(request, errors.ServiceUnavailable(
+        "The database is not answering right now; nothing was changed. Try again shortly.", retryAfter=1))
+
+
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("request.failed", extra={"request_id": getattr(request.state, "request_id", None)})
     return problem(request, status=500, code="internal_error", title="Internal error",
@@ -84,4 +101,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.TeamgateError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for database_error in (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError):
+        app.add_exception_handler(database_error, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -12,21 +13,28 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from pydantic.alias_generators import to_camel
 
 from teamgate.domain.passwords import MAX_LENGTH as PASSWORD_MAX
-
+from teamgate.domain.text import text_problem
 
 def _no_control_characters(value: str) -> str:
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("must not contain control characters or line breaks")
+    if problem := text_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+def _no_control_characters_but_line_breaks(value: str) -> str:
+    if problem := text_problem(value, multiline=True):
+        raise ValueError(problem)
     return value
 
 
 Text = Annotated[str, AfterValidator(_no_control_characters)]
+MultilineText = Annotated[str, AfterValidator(_no_control_characters_but_line_breaks)]
 Name = Annotated[Text, Field(min_length=1, max_length=100)]
 EmailText = Annotated[Text, Field(min_length=1, max_length=320)]
 Password = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
 Token = Annotated[str, Field(min_length=1, max_length=128)]
-Ident = Annotated[str, Field(min_length=1, max_length=40)]
-RoleName = Annotated[str, Field(min_length=1, max_length=64)]
+Ident = Annotated[Text, Field(min_length=1, max_length=40)]
+RoleName = Annotated[Text, Field(min_length=1, max_length=64)]
 Utc = Annotated[datetime, PlainSerializer(lambda d: d.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), return_type=str)]
 
 
@@ -51,6 +59,9 @@ def encode_cursor(last_id: str) -> str:
     return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
 
 
+_CURSOR_ID = re.compile(r"[A-Za-z]+_[0-9A-Za-z]+")  # an id: prefix, underscore, base32 (never NUL or non-ASCII)
+
+
 def decode_cursor(cursor: str | None) -> str | None:
     """The id a page continues after; None for the first page. ValueError if it is not ours."""
     if not cursor:
@@ -59,7 +70,7 @@ def decode_cursor(cursor: str | None) -> str | None:
         value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError):
         raise ValueError("invalid cursor") from None
-    if "_" not in value or len(value) > 40:
+    if len(value) > 40 or not _CURSOR_ID.fullmatch(value):
         raise ValueError("invalid cursor")
     return value
 
@@ -98,13 +109,13 @@ class TransferIn(Input):
 
 class TaskCreate(Input):
     title: Annotated[Text, Field(min_length=1, max_length=200)]
-    description: Annotated[str, Field(max_length=5000)] = ""
+    description: Annotated[MultilineText, Field(max_length=5000)] = ""
     assignee_ids: Annotated[list[Ident], Field(max_length=100)] = []
 
 
 class TaskUpdate(Input):
     title: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
-    description: Annotated[str, Field(max_length=5000)] | None = None
+    description: Annotated[MultilineText, Field(max_length=5000)] | None = None
     assignee_ids: Annotated[list[Ident], Field(max_length=100)] | None = None
 
 

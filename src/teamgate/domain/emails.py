@@ -24,7 +24,13 @@ def parse_email(raw: str) -> Email:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
-    return Email(display=checked.normalized, normalized=checked.normalized.casefold())
+    folded = checked.normalized.casefold()
+    if not folded.isascii():  # folding can lengthen non-ASCII text (ΐ becomes three characters)
+        try:
+            validate_email(folded, check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise ValueError(str(exc)) from None
+    return Email(display=checked.normalized, normalized=folded)
 
 
 def normalize_email(raw: str) -> str:

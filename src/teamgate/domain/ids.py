@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -30,3 +31,13 @@ def new_id(prefix: str) -> str:
         chars.append(_CROCKFORD[value & 31])
         value >>= 5
     return f"{prefix}_{''.join(reversed(chars))}"
+
+
+_SHAPE = re.compile(r"[a-z]{2,8}_[0-9A-Z]{26}")
+
+
+def is_id(value: str) -> bool:
+    """Whether `value` could be one of our ids. Anything else names nothing: callers answer 404
+    without asking the database (which would refuse a NUL byte, say, with an error)."""
+    return _SHAPE.fullmatch(value) is not None
+

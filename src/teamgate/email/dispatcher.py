@@ -6,8 +6,12 @@ Three steps, so that no transaction stays open while a mail server is slow:
    a lease with a fresh claim id;
 2. send the batch, outside any transaction, on one SMTP connection;
 3. record each outcome in one short transaction, only where the claim still holds.
-A dispatcher that dies mid-batch leaves its rows `sending`; when the lease runs out they are
-due again (at-least-once: a crash after the server accepted a message can repeat it).
+Asked to stop, it finishes the message in hand, records what it sent and hands the rest of the
+batch back (queued, due now) for another dispatcher. One that dies mid-batch leaves its rows
+`sending`; when the lease runs out they are due again (at-least-once: a crash after the server
+accepted a message can repeat it).
+
+Every `TEAMGATE_UPKEEP_INTERVAL_SECONDS` it also runs the upkeep job (services/upkeep.py).
 """
 
 from __future__ import annotations
@@ -16,14 +20,17 @@ import asyncio
 import logging
 import random
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from cryptography.fernet import InvalidToken
 
+from teamgate import metrics
 from teamgate.email.outbox import Outgoing, open_body
 from teamgate.email.senders import Outcome, Sender
 from teamgate.runtime import Runtime
+from teamgate.services import upkeep
 from teamgate.storage.db import unit_of_work
 from teamgate.storage.scope import act_for
 from teamgate.storage.repositories import outbox as repo
@@ -57,6 +64,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._next_upkeep = 0.0  # monotonic time; the first loop runs it at once
 
     def wake(self) -> None:
         self._wake.set()
@@ -67,7 +75,8 @@ class Dispatcher:
         claimed = await self._claim(claim_id)
         if claimed:
             sendable = [c for c in claimed if c.message is not None]
-            outcomes = dict(zip([c.id for c in sendable], await self.sender.send_many([c.message for c in sendable])))
+            sent = await self.sender.send_many([c.message for c in sendable], stop=self._stopping)
+            outcomes = dict(zip([c.id for c in sendable], sent))  # shorter than the batch if we were stopped
             await self._record(claim_id, claimed, outcomes)
         return len(claimed)
 
@@ -94,6 +103,9 @@ class Dispatcher:
         async with unit_of_work(self.rt.sessions) as db:
             for c in claimed:
                 await act_for(db, team_id=c.team_id)  # each message is recorded within its own team's walls
+                if c.message is not None and c.id not in outcomes:  # never attempted: we are stopping
+                    await repo.release(db, c.id, claim_id, now)
+                    continue
                 values = self._outcome(c, outcomes.get(c.id), now)
                 if not await repo.finish(db, c.id, claim_id, **values):
                     continue  # our lease ran out and another dispatcher has the message now
@@ -108,8 +120,10 @@ class Dispatcher:
             return {"status": "failed", "last_error": "the message cannot be decrypted (was the secret key changed?)"}
         if error is None:
             log.info("email.send.ok", extra={"message_id": c.id, "attempts": c.attempts})
+            metrics.EMAILS.labels("sent").inc()
             return {"status": "sent", "sent_at": now, "body": None, "last_error": None}
         final = c.attempts >= self.rt.settings.email_max_attempts
+        metrics.EMAILS.labels("failed" if final else "retry").inc()
         log.warning("email.send.failed", extra={"message_id": c.id, "attempts": c.attempts, "final": final})
         return {"status": "failed" if final else "queued", "last_error": f"{type(error).__name__}: {error}"[:500],
                 "next_attempt_at": now + backoff(c.attempts)}
@@ -119,6 +133,9 @@ class Dispatcher:
         while not self._stopping.is_set():
             try:
                 await self.drain()
+                if time.monotonic() >= self._next_upkeep and not self._stopping.is_set():
+                    self._next_upkeep = time.monotonic() + self.rt.settings.upkeep_interval_seconds
+                    await self.upkeep()
             except Exception:  # a database or network hiccup must not end the loop; rows stay due
                 log.exception("email.dispatch.error")
             try:
@@ -126,6 +143,27 @@ class Dispatcher:
             except TimeoutError:
                 pass
             self._wake.clear()
+
+    async def upkeep(self) -> upkeep.Done:
+        """Expire overdue invitations (in batches, each its own transaction), then purge."""
+        expired = 0
+        while True:
+            async with unit_of_work(self.rt.sessions) as db:
+                batch = await upkeep.expire_overdue(db, self.rt)
+            expired += batch
+            if batch < upkeep.BATCH or self._stopping.is_set():
+                break
+        async with unit_of_work(self.rt.sessions) as db:
+            outbox_purged, sessions_purged = await upkeep.purge(db, self.rt)
+        done = upkeep.Done(expired, outbox_purged, sessions_purged)
+        if expired or outbox_purged or sessions_purged:
+            log.info("upkeep.done", extra={"expired": expired, "outbox_purged": outbox_purged,
+                                           "sessions_purged": sessions_purged})
+        return done
+
+    @property
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run_forever(), name="teamgate-dispatcher")

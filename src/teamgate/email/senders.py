@@ -1,11 +1,13 @@
 """Where email goes: a small Protocol with smtp, console, file and memory implementations.
 
 A sender takes a batch and reports, per message, None (accepted) or the error, so that the
-dispatcher can record each outcome; one failure never hides the others.
+dispatcher can record each outcome; one failure never hides the others. When `stop` is set it
+returns after the message in hand: the outcomes then cover only the messages it attempted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -21,7 +23,11 @@ Outcome = Exception | None
 
 
 class Sender(Protocol):
-    async def send_many(self, messages: list[Outgoing]) -> list[Outcome]: ...
+    async def send_many(self, messages: list[Outgoing], stop: asyncio.Event | None = None) -> list[Outcome]: ...
+
+
+def stopped(stop: asyncio.Event | None) -> bool:
+    return stop is not None and stop.is_set()
 
 
 def to_mime(message: Outgoing, sender: str) -> EmailMessage:
@@ -46,9 +52,11 @@ class OneByOne:
     async def send(self, message: Outgoing) -> None:
         raise NotImplementedError
 
-    async def send_many(self, messages: list[Outgoing]) -> list[Outcome]:
+    async def send_many(self, messages: list[Outgoing], stop: asyncio.Event | None = None) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for message in messages:
+            if stopped(stop):
+                break
             try:
                 await self.send(message)
                 outcomes.append(None)
@@ -108,7 +116,7 @@ class SmtpSender:
             use_tls=s.smtp_tls, start_tls=False if s.smtp_tls else s.smtp_starttls, timeout=s.smtp_timeout,
             validate_certs=s.smtp_validate_certs)
 
-    async def send_many(self, messages: list[Outgoing]) -> list[Outcome]:
+    async def send_many(self, messages: list[Outgoing], stop: asyncio.Event | None = None) -> list[Outcome]:
         smtp = self._client()
         try:
             await smtp.connect()  # also STARTTLS and login, as configured
@@ -117,6 +125,8 @@ class SmtpSender:
         outcomes: list[Outcome] = []
         try:
             for message in messages:
+                if stopped(stop):
+                    break
                 if not smtp.is_connected:
                     outcomes.append(aiosmtplib.SMTPServerDisconnected("connection lost during the batch"))
                     continue

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
 from teamgate.domain.emails import normalize_email, parse_email
+from teamgate.domain.text import name_problem, text_problem
 from teamgate.domain.ids import new_id
 from teamgate.domain.passwords import password_problem
 from teamgate.domain.tokens import derive, hash_token, new_token
@@ -44,8 +45,8 @@ async def create_user(db: AsyncSession, rt: Runtime, actor: Actor, *, email: str
     except ValueError as exc:
         raise errors.ValidationFailed("email", str(exc)) from None
     for field, value in (("firstName", first_name), ("lastName", last_name)):
-        if not value.strip() or len(value) > 100:
-            raise errors.ValidationFailed(field, "must be 1 to 100 characters")
+        if problem := name_problem(value):
+            raise errors.ValidationFailed(field, problem)
     if problem := password_problem(password):
         raise errors.ValidationFailed("password", problem)
     if await repo.email_taken(db, address.normalized):
@@ -79,7 +80,8 @@ async def start_session(db: AsyncSession, rt: Runtime, user: User, *, active_tea
 async def login(db: AsyncSession, rt: Runtime, *, email: str, password: str, ip: str | None = None,
                 user_agent: str | None = None) -> SignedIn:
     """Raises InvalidCredentials, the same way for an unknown email and a wrong password."""
-    user = await repo.act_as_user_with_email(db, normalize_email(email))
+    # an address no account can have (a NUL byte, say) is simply not found, never sent to the database
+    user = await repo.act_as_user_with_email(db, normalize_email(email)) if text_problem(email) is None else None
     if not await rt.passwords.verify(user.password_hash if user else None, password):
         raise errors.InvalidCredentials("The email or password is not right.")
     signed_in = await start_session(db, rt, user, ip=ip, user_agent=user_agent)

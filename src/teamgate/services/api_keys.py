@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
-from teamgate.domain.ids import new_id
+from teamgate.domain.ids import is_id, new_id
 from teamgate.domain.tokens import API_KEY_PREFIX, hash_token, new_api_key
 from teamgate.runtime import Runtime
 from teamgate.services import audit
@@ -52,7 +52,7 @@ async def page(db: AsyncSession, ctx: TeamContext, *, limit: int, after_id: str 
 
 async def revoke(db: AsyncSession, rt: Runtime, ctx: TeamContext, key_id: str) -> ApiKey:
     ctx.require(MANAGE)
-    key = await repo.in_team(db, ctx.team_id, key_id)
+    key = await repo.in_team(db, ctx.team_id, key_id) if is_id(key_id) else None
     if key is None:
         raise errors.NotFound("No such API key in this team.")
     role = rt.catalog.get(key.role)

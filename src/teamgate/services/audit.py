@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from teamgate import metrics
 from teamgate.domain.ids import new_id
 from teamgate.runtime import Runtime
 from teamgate.services.context import Actor, TeamContext
@@ -19,6 +20,7 @@ def record(db: AsyncSession, rt: Runtime, actor: Actor, action: str, *, team_id:
                        target_type=target_type, target_id=target_id, ip=actor.ip, user_agent=actor.user_agent,
                        data=data, created_at=rt.clock.now())
     db.add(event)
+    metrics.on_commit(db, action, team_id=team_id, target_id=target_id, actor_type=actor.kind, actor_id=actor.id)
     return event
 
 

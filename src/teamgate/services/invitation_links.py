@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
 from teamgate.domain import invitation as rules
+from teamgate.domain.text import name_problem
 from teamgate.domain.ids import new_id
 from teamgate.domain.passwords import password_problem
 from teamgate.domain.tokens import hash_token
@@ -71,6 +72,9 @@ def _new_person_problems(password: str | None, first_name: str | None, last_name
     for field, value in (("firstName", first_name), ("lastName", last_name), ("password", password)):
         if not value or not value.strip():
             raise errors.ValidationFailed(field, "is required to create your account")
+    for field, value in (("firstName", first_name), ("lastName", last_name)):
+        if problem := name_problem(value):
+            raise errors.ValidationFailed(field, problem)
     if problem := password_problem(password):
         raise errors.ValidationFailed("password", problem)
 

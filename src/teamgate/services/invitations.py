@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from teamgate import errors
 from teamgate.domain import invitation as rules
 from teamgate.domain.emails import parse_email
-from teamgate.domain.ids import new_id
+from teamgate.domain.ids import is_id, new_id
 from teamgate.domain.roles import Role
 from teamgate.domain.tokens import hash_token, new_token
 from teamgate.email import outbox
@@ -56,7 +56,18 @@ async def _check_seats(db: AsyncSession, rt: Runtime, team: Team) -> None:
         raise errors.SeatLimitReached(f"The team has {team.seat_limit} seats and all are taken or invited.")
 
 
-def _send(db: AsyncSession, rt: Runtime, invitation: Invitation, team: Team, token: str, *, resend: bool) -> None:
+async def _check_pending_cap(db: AsyncSession, rt: Runtime, team_id: str) -> None:
+    """An abuse cap on outstanding invitations. Counted without a lock (it would serialise every
+    create in the team), so concurrent creates may overshoot it by the few in flight; the seat
+    limit, a product rule, is the exact one."""
+    cap = rt.settings.max_pending_invitations
+    if await repo.count_pending(db, team_id, rt.clock.now(), at_most=cap) >= cap:
+        raise errors.PendingLimitReached(f"The team has {cap} pending invitations, the most allowed; cancel some or "
+                                         "wait for them to be answered.")
+
+
+async def _send(db: AsyncSession, rt: Runtime, invitation: Invitation, team: Team, token: str, *, resend: bool) -> None:
+    await rt.limits.email_to(invitation.email_normalized)
     now = rt.clock.now()
     message = rt.templates.invitation(product=rt.settings.product_name, team=team.name, inviter=invitation.inviter_name,
                                role=invitation.role, url=rt.settings.invite_url(token), expires_at=invitation.expires_at,
@@ -83,15 +94,16 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
                  send_email: bool = True) -> Issued:
     """Invite `email` to the current team. Raises Forbidden, RoleNotAllowed, ValidationFailed,
     AlreadyMember, AccountExists (when existing users may not be invited), InvitationPending,
-    SeatLimitReached."""
+    PendingLimitReached, SeatLimitReached, RateLimited."""
     ctx.require(MANAGE)
+    await rt.limits.invitation_create(ctx.team_id, f"{ctx.actor.kind}:{ctx.actor.id}")
     try:
         address = parse_email(email)
     except ValueError as exc:
         raise errors.ValidationFailed("email", str(exc)) from None
     granted = grantable_role(rt, ctx, role)
     task_ids = list(dict.fromkeys(task_ids or []))
-    missing = set(task_ids) - await tasks_repo.existing_ids(db, ctx.team_id, task_ids)
+    missing = set(task_ids) - await tasks_repo.existing_ids(db, ctx.team_id, [t for t in task_ids if is_id(t)])
     if missing:
         raise errors.ValidationFailed("taskIds", f"unknown task id(s) in this team: {', '.join(sorted(missing))}")
     team = await teams_repo.team_by_id(db, ctx.team_id)
@@ -110,6 +122,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
         existing.status = rules.EXPIRED
         audit.record(db, rt, ctx.actor, "invitation.expired", team_id=team.id, target_type="invitation",
                      target_id=existing.id)
+    await _check_pending_cap(db, rt, team.id)
     await _check_seats(db, rt, team)
 
     days = rt.settings.invitation_ttl_days if expires_in_days is None else expires_in_days
@@ -130,7 +143,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
         raise errors.InvitationPending(f"{address.display} already has a pending invitation.",
                                        invitationId=winner.id if winner else None) from None
     if send_email:
-        _send(db, rt, invitation, team, token, resend=False)
+        await _send(db, rt, invitation, team, token, resend=False)
     audit.record(db, rt, ctx.actor, "invitation.created", team_id=team.id, target_type="invitation",
                  target_id=invitation.id, email=address.display, role=granted.name, taskIds=task_ids,
                  sendEmail=send_email)
@@ -139,7 +152,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
 
 async def get(db: AsyncSession, ctx: TeamContext, invitation_id: str) -> Invitation:
     ctx.require(MANAGE)
-    invitation = await repo.in_team(db, ctx.team_id, invitation_id)
+    invitation = await repo.in_team(db, ctx.team_id, invitation_id) if is_id(invitation_id) else None
     if invitation is None:
         raise errors.InvitationNotFound("No such invitation in this team.")
     return invitation
@@ -178,8 +191,10 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
                  expires_in_days: float | None = None, send_email: bool = True) -> Issued:
     """New token (the old link dies), new expiry, new email; revives an expired invitation.
     Re-checks that the caller may still grant the role. Raises InvitationNotFound,
-    InvitationNotPending, RoleNotAllowed, AlreadyMember, InvitationPending, SeatLimitReached."""
+    InvitationNotPending, RoleNotAllowed, AlreadyMember, InvitationPending, PendingLimitReached,
+    SeatLimitReached, RateLimited."""
     invitation = await get(db, ctx, invitation_id)
+    await rt.limits.resend(invitation.id)
     rules.ensure_resendable(invitation.status)
     grantable_role(rt, ctx, invitation.role)
     team = await teams_repo.team_by_id(db, ctx.team_id)
@@ -194,6 +209,7 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
                 raise errors.InvitationPending("A newer invitation for this email is pending.", invitationId=other.id)
             other.status = rules.EXPIRED
             await db.flush()
+        await _check_pending_cap(db, rt, team.id)
         await _check_seats(db, rt, team)
     lifetime = (timedelta(days=expires_in_days) if expires_in_days is not None
                 else timedelta(seconds=invitation.lifetime_seconds))
@@ -206,7 +222,7 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
     await repo.refresh(db, invitation)
     await outbox.cancel_queued_for(db, invitation.id)
     if send_email:
-        _send(db, rt, invitation, team, token, resend=True)
+        await _send(db, rt, invitation, team, token, resend=True)
     audit.record(db, rt, ctx.actor, "invitation.resent", team_id=ctx.team_id, target_type="invitation",
                  target_id=invitation.id, revived=reviving, sendEmail=send_email)
     return Issued(invitation, token)

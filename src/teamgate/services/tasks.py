@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
-from teamgate.domain.ids import new_id
+from teamgate.domain.ids import is_id, new_id
 from teamgate.runtime import Runtime
 from teamgate.services import audit
 from teamgate.services.context import TeamContext
@@ -24,7 +24,7 @@ async def _check_assignees(db: AsyncSession, ctx: TeamContext, user_ids: list[st
 
 async def get(db: AsyncSession, ctx: TeamContext, task_id: str) -> Task:
     ctx.require("team:read")
-    task = await repo.in_team(db, ctx.team_id, task_id)
+    task = await repo.in_team(db, ctx.team_id, task_id) if is_id(task_id) else None
     if task is None:
         raise errors.NotFound("No such task in this team.")
     return task

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
-from teamgate.domain.ids import new_id
+from teamgate.domain.ids import is_id, new_id
 from teamgate.runtime import Runtime
 from teamgate.services import audit
 from teamgate.services.context import Actor, TeamContext, system_owner_role
@@ -18,6 +18,8 @@ from teamgate.storage.scope import act_for
 async def context_for(db: AsyncSession, rt: Runtime, actor: Actor, team_id: str) -> TeamContext:
     """The actor's role in a team. Raises NotFound when the actor does not belong to it
     (another team's existence is not revealed). Scopes the transaction to that team."""
+    if not is_id(team_id):
+        raise errors.NotFound("No such team.")
     await act_for(db, team_id=team_id)
     if actor.api_key is not None:
         if actor.api_key.team_id != team_id:
@@ -71,7 +73,7 @@ async def members(db: AsyncSession, ctx: TeamContext) -> list[tuple[Membership, 
 
 
 async def _target(db: AsyncSession, ctx: TeamContext, user_id: str) -> tuple[Membership, User]:
-    found = await repo.member_with_user(db, ctx.team_id, user_id)
+    found = await repo.member_with_user(db, ctx.team_id, user_id) if is_id(user_id) else None
     if found is None:
         raise errors.NotFound("No such member in this team.")
     return found

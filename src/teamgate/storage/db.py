@@ -2,12 +2,14 @@
 
 SQLite: foreign keys on, WAL, a busy timeout, and `BEGIN IMMEDIATE` emitted by us (pysqlite's
 own transaction handling is off) so that writers queue instead of failing to upgrade a lock.
+Both: statement parameters are kept out of error messages (and so out of logs).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -28,10 +31,12 @@ def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _sqlite_quirks(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping (a round trip on every checkout): a connection found dead fails its request with
+    # 503 and is discarded, and the next request gets a fresh one.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
 
 
 def _sqlite_quirks(engine: AsyncEngine) -> None:
@@ -84,12 +89,45 @@ async def migrate(engine: AsyncEngine, revision: str = "head", *, service_url: s
     return None
 
 
+@cache
+def _head_revision() -> str | None:
+    """The newest migration this code ships (read from disk once: /readyz asks every few seconds)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 async def migrations_current(engine: AsyncEngine) -> bool:
     """True when the database is at the newest migration."""
 
     def check(connection: Connection) -> bool:
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        return MigrationContext.configure(connection).get_current_revision() == head
+        return MigrationContext.configure(connection).get_current_revision() == _head_revision()
 
     async with engine.connect() as conn:
         return await conn.run_sync(check)
+
+
+# SQLSTATE classes that mean "the database could not serve this now", not "this request is wrong":
+# 08 connection, 40 serialization failure or deadlock, 53 out of resources, 57 cancelled or shut down.
+UNAVAILABLE_SQLSTATE_CLASSES = {"08", "40", "53", "57"}
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database is unreachable, gone mid-query, busy or cut the query
+    off; the transaction did not commit, so the caller may simply try again."""
+    if isinstance(exc, (OSError, sa_exc.TimeoutError)):  # refused, unreachable, pool exhausted
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+            return True
+        state = getattr(exc.orig, "sqlstate", None)
+        if state:
+            return state[:2] in UNAVAILABLE_SQLSTATE_CLASSES
+        return isinstance(exc, sa_exc.OperationalError) and "locked" in str(exc.orig)  # SQLite's busy writer
+    return False
+
+
+def is_refused_value(exc: BaseException) -> bool:
+    """True when the database refused a value itself (SQLSTATE class 22: a NUL byte in text, a
+    number out of range, a string too long): bad input, not a fault."""
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(exc, sa_exc.DBAPIError) and bool(state) and state.startswith("22")
+

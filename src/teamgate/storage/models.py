@@ -99,6 +99,7 @@ class Invitation(Base):
         Index("ix_invitations_team_id_status_id", "team_id", "status", "id"),
         Index("ix_invitations_team_id_id", "team_id", "id"),
         Index("ix_invitations_team_id_delivery_status_id", "team_id", "delivery_status", "id"),
+        Index("ix_invitations_pending_expires_at", "expires_at", **_partial("status = 'pending'")),
     )
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))

@@ -7,13 +7,20 @@ from one request to the next. On SQLite there is no such wall; the data layer's 
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 TEAM_SETTING = "teamgate.team_id"
 USER_SETTING = "teamgate.user_id"
 
 _SET = text("SELECT set_config(:name, :value, true)")
+_CURRENT = "teamgate.scope"  # what this transaction has set already: a round trip saved per repeat
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_scope(session: Session, _transaction) -> None:
+    session.info.pop(_CURRENT, None)  # the settings were local to the transaction that ended
 
 
 def enforced(db: AsyncSession) -> bool:
@@ -37,7 +44,8 @@ async def act_for(db: AsyncSession, *, team_id: str | None = None, user_id: str 
     """Scope the rest of this transaction to a team and/or a user (bound parameters, never SQL text)."""
     if not enforced(db):
         return
-    if team_id is not None:
-        await db.execute(_SET, {"name": TEAM_SETTING, "value": team_id})
-    if user_id is not None:
-        await db.execute(_SET, {"name": USER_SETTING, "value": user_id})
+    current = db.info.setdefault(_CURRENT, {})
+    for name, value in ((TEAM_SETTING, team_id), (USER_SETTING, user_id)):
+        if value is not None and current.get(name) != value:
+            await db.execute(_SET, {"name": name, "value": value})
+            current[name] = value

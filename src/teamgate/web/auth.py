@@ -7,13 +7,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 
-from teamgate import errors, ratelimit
-from teamgate.api.deps import client_ip
+from teamgate import errors
+from teamgate.api.deps import client_ip, runtime
 from teamgate.api.routes.common import clear_session_cookie, set_session_cookie
 from teamgate.domain.emails import normalize_email
 from teamgate.services import accounts, teams
 from teamgate.storage.db import unit_of_work
-from teamgate.web.common import check_form, form_token, page, posted_by, redirect, runtime, safe_next, viewer
+from teamgate.web.common import check_form, form_token, page, posted_by, redirect, safe_next, viewer
 
 router = APIRouter(include_in_schema=False)
 Next = Annotated[str, Query(max_length=500)]
@@ -36,8 +36,7 @@ async def login(request: Request, email: Annotated[str, Form(max_length=320)],
     rt = runtime(request)
     who = await posted_by(request, csrf)
     try:
-        await rt.limits.hit(ratelimit.SIGN_IN_PER_IP, "sign-in-ip", client_ip(request) or "-")
-        await rt.limits.hit(ratelimit.SIGN_IN_PER_ACCOUNT, "sign-in-account", normalize_email(email))
+        await rt.limits.sign_in(client_ip(request), normalize_email(email))
         async with unit_of_work(rt.sessions) as db:
             signed_in = await accounts.login(db, rt, email=email, password=password, ip=client_ip(request),
                                              user_agent=request.headers.get("user-agent"))

@@ -16,9 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from teamgate import errors
-from teamgate.api.deps import SESSION_COOKIE
+from teamgate.api.deps import SESSION_COOKIE, runtime
 from teamgate.domain.tokens import derive, same
-from teamgate.runtime import Runtime
 from teamgate.services import accounts
 
 HERE = Path(__file__).parent
@@ -33,10 +32,6 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
-
-
-def runtime(request: Request) -> Runtime:
-    return request.app.state.rt
 
 
 class Viewer:
@@ -126,5 +121,8 @@ def safe_next(target: str | None, default: str = "/console") -> str:
 def problem_page(request: Request, exc: errors.TeamgateError, who: Viewer | None = None) -> HTMLResponse:
     from teamgate.api.errors import STATUS
 
-    return page(request, "message.html", status=STATUS.get(exc.code, 400), title=exc.title, message=exc.detail,
-                viewer=who)
+    response = page(request, "message.html", status=STATUS.get(exc.code, 400), title=exc.title, message=exc.detail,
+                     viewer=who)
+    if "retryAfter" in exc.extra:
+        response.headers["Retry-After"] = str(exc.extra["retryAfter"])
+    return response

@@ -10,12 +10,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 
 from teamgate import errors
+from teamgate.api.deps import client_ip, runtime
 from teamgate.api.errors import STATUS
 from teamgate.services import invitations, tasks, teams
 from teamgate.services.context import Actor
 from teamgate.storage.db import unit_of_work
 from teamgate.web.auth import login_link
-from teamgate.web.common import form_token, page, posted_by, redirect, runtime, viewer
+from teamgate.web.common import form_token, page, posted_by, redirect, viewer
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=128)]
@@ -24,7 +25,7 @@ SHOWN = ("pending", "expired", "accepted", "declined", "revoked", "all")
 
 def _actor(who, request: Request) -> Actor:
     return Actor(kind="user", id=who.user.id, name=who.user.name, user=who.user,
-                 ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"))
+                 ip=client_ip(request), user_agent=request.headers.get("user-agent"))
 
 
 async def _console(request: Request, db, who, *, show: str = "pending", notice: str | None = None,

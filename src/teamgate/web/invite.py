@@ -7,16 +7,17 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 
 from teamgate import errors
-from teamgate.api.deps import client_ip
+from teamgate.api.deps import client_ip, runtime, token_use_limit
+from teamgate.api.errors import STATUS
 from teamgate.api.routes.common import set_session_cookie
 from teamgate.services import accounts, invitation_links
 from teamgate.storage.db import unit_of_work
-from teamgate.web.common import form_token, page, posted_by, redirect, runtime, viewer
+from teamgate.web.common import form_token, page, posted_by, redirect, viewer
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(token_use_limit)])
 Token = Annotated[str, Form(max_length=128)]
 
 CLOSED = {  # what a link that cannot be used says, and what to do next
@@ -88,9 +89,7 @@ async def accept(request: Request, token: Token, csrf: Annotated[str, Form(max_l
             return closed_page(request, exc, who)
         async with unit_of_work(rt.sessions) as db:  # show the same page again, with what went wrong
             who = await viewer(db, request)
-            return await _render(request, db, token, who, error=exc.detail, status=400 if exc.code == "bad_request"
-                                 else 422 if exc.code == "validation_error" else 409 if exc.code in
-                                 ("account_exists", "already_member", "seat_limit_reached") else 403,
+            return await _render(request, db, token, who, error=exc.detail, status=STATUS.get(exc.code, 400),
                                  first_name=first_name, last_name=last_name)
     response = redirect(f"/console?joined={quote(done.team.id)}")
     if started is not None:

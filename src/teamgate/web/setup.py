@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 
 from teamgate import errors
-from teamgate.api.deps import client_ip
+from teamgate.api.deps import client_ip, runtime
 from teamgate.api.routes.common import set_session_cookie
 from teamgate.services import accounts
 from teamgate.storage.db import unit_of_work
-from teamgate.web.common import page, runtime
+from teamgate.web.common import page
 
 router = APIRouter(include_in_schema=False)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from teamgate import ratelimit
 from teamgate.api import present
 from teamgate.api import schemas as s
 from teamgate.api.deps import Db, Rt, SessionAuth, client_ip
@@ -17,8 +16,7 @@ router = APIRouter(tags=["auth"])
 
 @router.post("/auth/login", response_model=s.SignedInOut)
 async def login(body: s.LoginIn, request: Request, response: Response, db: Db, rt: Rt):
-    await rt.limits.hit(ratelimit.SIGN_IN_PER_IP, "sign-in-ip", client_ip(request) or "-")
-    await rt.limits.hit(ratelimit.SIGN_IN_PER_ACCOUNT, "sign-in-account", normalize_email(body.email))
+    await rt.limits.sign_in(client_ip(request), normalize_email(body.email))
     signed_in = await accounts.login(db, rt, email=body.email, password=body.password, ip=client_ip(request),
                                      user_agent=request.headers.get("user-agent"))
     mine = await teams.mine(db, signed_in.user)

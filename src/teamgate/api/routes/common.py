@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Response
@@ -12,17 +13,21 @@ from teamgate.api.schemas import decode_cursor
 from teamgate.runtime import Runtime
 
 
+@dataclass(frozen=True)
 class Paging:
-    def __init__(self, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                 cursor: Annotated[str | None, Query(max_length=80)] = None) -> None:
-        self.limit = limit
-        try:
-            self.after_id = decode_cursor(cursor)
-        except ValueError:
-            raise errors.ValidationFailed("cursor", "is not a cursor this API returned") from None
+    limit: int
+    after_id: str | None
 
 
-Pages = Annotated[Paging, Depends()]
+async def paging(limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                 cursor: Annotated[str | None, Query(max_length=80)] = None) -> Paging:
+    try:
+        return Paging(limit, decode_cursor(cursor))
+    except ValueError:
+        raise errors.ValidationFailed("cursor", "is not a cursor this API returned") from None
+
+
+Pages = Annotated[Paging, Depends(paging)]
 
 
 def set_session_cookie(response: Response, rt: Runtime, token: str) -> None:

@@ -6,28 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from teamgate import ratelimit
 from teamgate.api import present
 from teamgate.api import schemas as s
-from teamgate.api.deps import Authenticated, Db, Rt, client_ip
+from teamgate.api.deps import Authenticated, Db, Rt, client_ip, token_use_limit
 from teamgate.api.routes.common import set_session_cookie
 from teamgate.services import accounts, invitation_links
 
-
-
-async def token_use_limit(request: Request) -> None:
-    """Guessing a 256-bit token is hopeless, but hammering the public endpoints is still refused."""
-    await request.app.state.rt.limits.hit(ratelimit.TOKEN_USE_PER_IP, "token-use", client_ip(request) or "-")
-
-
 router = APIRouter(prefix="/team-invitations", tags=["invitations"], dependencies=[Depends(token_use_limit)])
-NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 @router.get("/validate/{token}", response_model=s.InvitationPreview)
-async def validate(token: Annotated[str, Path(max_length=128)], response: Response, db: Db, rt: Rt):
+async def validate(token: Annotated[str, Path(max_length=128)], db: Db, rt: Rt):
     found = await invitation_links.describe(db, rt, token)
-    response.headers.update(NO_STORE)
     i = found.invitation
     return s.InvitationPreview(
         id=i.id, email=i.email, role=i.role, status="pending", expires_at=i.expires_at,
@@ -50,15 +40,13 @@ async def accept(body: s.AcceptIn, request: Request, response: Response, auth: A
                                                user_agent=request.headers.get("user-agent"))
         set_session_cookie(response, rt, started.token)
         csrf = accounts.csrf_token(rt, started.token)
-    response.headers.update(NO_STORE)
     return s.AcceptOut(user=present.user(done.user), team=present.team(done.team), role=done.membership.role,
                        invitation=present.invitation(done.invitation, rt.clock.now()),
                        account_created=done.account_created, csrf_token=csrf)
 
 
 @router.post("/decline", response_model=s.DeclineOut)
-async def decline(body: s.DeclineIn, request: Request, response: Response, db: Db, rt: Rt):
+async def decline(body: s.DeclineIn, request: Request, db: Db, rt: Rt):
     invitation = await invitation_links.decline(db, rt, token=body.token, ip=client_ip(request),
                                                 user_agent=request.headers.get("user-agent"))
-    response.headers.update(NO_STORE)
     return s.DeclineOut(id=invitation.id, status=invitation.status, declined_at=invitation.declined_at)

@@ -51,9 +51,12 @@ async def page(db: AsyncSession, team_id: str, *, status: str, now: datetime, li
     return list(await db.scalars(query.order_by(Invitation.id.desc()).limit(limit)))
 
 
-async def count_pending(db: AsyncSession, team_id: str, now: datetime) -> int:
-    return await db.scalar(select(func.count()).select_from(Invitation).where(
-        Invitation.team_id == team_id, _status_filter(PENDING, now))) or 0
+async def count_pending(db: AsyncSession, team_id: str, now: datetime, *, at_most: int | None = None) -> int:
+    """Pending, unexpired invitations of the team; with `at_most`, counting stops there (a bounded cost)."""
+    pending = select(Invitation.id).where(Invitation.team_id == team_id, _status_filter(PENDING, now))
+    if at_most is not None:
+        pending = pending.limit(at_most)
+    return await db.scalar(select(func.count()).select_from(pending.subquery())) or 0
 
 
 async def transition(db: AsyncSession, invitation_id: str, *, from_statuses: tuple[str, ...],

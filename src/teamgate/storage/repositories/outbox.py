@@ -54,6 +54,17 @@ async def finish(db: AsyncSession, message_id: str, claim_id: str, **values) -> 
     return result.rowcount == 1
 
 
+async def release(db: AsyncSession, message_id: str, claim_id: str, now: datetime) -> bool:
+    """Hand back a claimed message that was never attempted: queued, due now, the claim's attempt
+    not counted."""
+    result = await db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claim_id == claim_id, OutboxMessage.status == "sending")
+        .values(status="queued", claim_id=None, attempts=OutboxMessage.attempts - 1, next_attempt_at=now)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
 async def mirror_delivery(db: AsyncSession, invitation_id: str, **values) -> None:
     await db.execute(update(Invitation).where(Invitation.id == invitation_id).values(**values)
                      .execution_options(synchronize_session=False))

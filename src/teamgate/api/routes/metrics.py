@@ -1,0 +1,25 @@
+"""GET /metrics: Prometheus' text format. It holds counts and timings, never a secret or a
+person's data; still, expose it only to your monitoring (see docs/deploy.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from teamgate import metrics
+from teamgate.storage.db import unit_of_work
+from teamgate.storage.repositories import upkeep as upkeep_repo
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics", response_class=Response, include_in_schema=False)
+async def prometheus_metrics(request: Request) -> Response:
+    rt = request.app.state.rt
+    try:
+        async with unit_of_work(rt.sessions) as db:
+            waiting, oldest, failed = await upkeep_repo.outbox_figures(db)
+        outbox = (waiting, (rt.clock.now() - oldest).total_seconds() if oldest else None, failed)
+    except Exception:  # the database is down: still report what this process knows
+        outbox = None
+    body, content_type = metrics.exposition(outbox)
+    return Response(body, media_type=content_type)

@@ -1,0 +1,78 @@
+"""Prometheus metrics (prometheus-client) and the events that are counted and logged only once
+their transaction has committed (a rolled-back accept counts nothing).
+
+Several `serve` processes each expose their own /metrics; `serve --workers N` shares one port,
+so its workers write to PROMETHEUS_MULTIPROC_DIR and any of them reports the sum.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+REQUESTS = Counter("teamgate_http_requests_total", "HTTP requests answered, by route template and status",
+                   ["method", "route", "status"])
+LATENCY = Histogram("teamgate_http_request_duration_seconds", "Time to answer, by route template", ["method", "route"],
+                    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+INVITATIONS = Counter("teamgate_invitations_total", "Invitation events committed", ["event"])
+EMAILS = Counter("teamgate_emails_total", "Email delivery attempts, by outcome (sent, retry, failed)", ["outcome"])
+RATE_LIMITED = Counter("teamgate_rate_limit_refusals_total", "Requests refused by an abuse limit", ["limit"])
+
+INVITATION_EVENTS = {"invitation.created": "created", "invitation.accepted": "accepted",
+                     "invitation.declined": "declined", "invitation.revoked": "revoked",
+                     "invitation.expired": "expired", "invitation.resent": "resent"}
+COMMITTED = "teamgate.committed_events"
+events_log = logging.getLogger("teamgate.events")
+
+
+def on_commit(db, action: str, **fields) -> None:
+    """Count and log `action` (a dotted audit action) if and when `db`'s transaction commits."""
+    db.info.setdefault(COMMITTED, []).append((action, fields))
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    for action, fields in session.info.pop(COMMITTED, ()):
+        if action in INVITATION_EVENTS:
+            INVITATIONS.labels(INVITATION_EVENTS[action]).inc()
+        events_log.info(action, extra=fields)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(COMMITTED, None)
+
+
+def exposition(outbox: tuple[int, float | None, int] | None) -> tuple[bytes, str]:
+    """The text format: this process's (or all workers') metrics, plus the outbox figures read
+    from the database just now (None when it could not be read)."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    body = generate_latest(registry)
+    if outbox is not None:
+        waiting, oldest_age, failed = outbox
+        extra = CollectorRegistry()
+        extra.register(_Figures([
+            GaugeMetricFamily("teamgate_outbox_waiting_messages", "Emails queued or being sent", value=waiting),
+            GaugeMetricFamily("teamgate_outbox_oldest_waiting_age_seconds",
+                              "Age of the oldest email still waiting (0 when none)", value=oldest_age or 0),
+            GaugeMetricFamily("teamgate_outbox_failed_messages", "Emails that gave up (resend them)", value=failed)]))
+        body += generate_latest(extra)
+    return body, CONTENT_TYPE_LATEST
+
+
+class _Figures:
+    def __init__(self, families) -> None:
+        self.families = families
+
+    def collect(self):
+        return self.families

@@ -1,0 +1,108 @@
+"""ASGI middleware: a request id on every request; a log line and metrics for each answer; API
+answers kept out of caches and referrers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from teamgate import metrics
+from teamgate.logs import REQUEST_ID
+
+log = logging.getLogger("teamgate.http")
+QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}  # probed every few seconds: counted, not logged
+
+class RequestId:
+    """Gives each request an id (kept from a sane X-Request-Id) and returns it in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isascii() and incoming.isprintable() \
+            else secrets.token_hex(12)
+        scope.setdefault("state", {})["request_id"] = request_id
+        REQUEST_ID.set(request_id)  # every log line of this request carries it
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class PrivateApiResponses:
+    """Every API answer may carry a token, a key or someone's data: no cache keeps it (browser,
+    proxy or CDN) and no page it leads to learns the URL it came from."""
+
+    HEADERS = [(b"cache-control", b"no-store"), (b"referrer-policy", b"no-referrer")]
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            return await self.app(scope, receive, send)
+
+        async def send_private(message):
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in self.HEADERS if h[0] not in present)
+            await send(message)
+
+        await self.app(scope, receive, send_private)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route with its parameters as names (`/api/v1/tasks/{task_id}`): a label that
+    stays few in number and never holds a token; "unmatched" when no route matched."""
+    if "route" not in scope:
+        return "unmatched"
+    path = scope["path"]
+    for name, value in scope.get("path_params", {}).items():
+        head, found, tail = path.rpartition(str(value)) if str(value) else ("", "", "")
+        if found:
+            path = f"{head}{{{name}}}{tail}"
+    return path
+
+
+class Observe:
+    """Counts and times every answer by route template (never the raw path: it may hold a token)
+    and logs it as `http.request` (the log formatter redacts token-bearing paths)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = 500  # if the app fails before it answers
+
+        async def send_observed(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = route_template(scope)
+            method = scope["method"]
+            metrics.REQUESTS.labels(method, route, str(status)).inc()
+            metrics.LATENCY.labels(method, route).observe(elapsed)
+            if scope["path"] not in QUIET_PATHS:
+                client = scope.get("client")
+                log.info("http.request", extra={"method": method, "path": scope["path"], "route": route,
+                                                "status": status, "duration_ms": round(elapsed * 1000, 2),
+                                                "client": client[0] if client else None})

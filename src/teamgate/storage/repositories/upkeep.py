@@ -1,0 +1,51 @@
+"""Queries of the periodic upkeep and of /metrics. They cross teams, so on PostgreSQL each runs
+in a definer function (migration 0004); on SQLite they are plain queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from teamgate.storage.models import Invitation, OutboxMessage, Session
+from teamgate.storage.scope import enforced
+
+WAITING = ("queued", "sending")
+
+
+async def overdue_invitations(db: AsyncSession, now: datetime, limit: int) -> list[tuple[str, str]]:
+    """(id, team_id) of pending invitations whose time is up, locked until this transaction ends."""
+    if enforced(db):
+        rows = await db.execute(text("SELECT id, team_id FROM teamgate_overdue_invitations(:now, :limit)"),
+                                {"now": now, "limit": limit})
+    else:
+        rows = await db.execute(select(Invitation.id, Invitation.team_id)
+                                .where(Invitation.status == "pending", Invitation.expires_at <= now)
+                                .order_by(Invitation.expires_at).limit(limit))
+    return [(row[0], row[1]) for row in rows.all()]
+
+
+async def purge(db: AsyncSession, *, outbox_before: datetime, sessions_before: datetime) -> tuple[int, int]:
+    """Delete sent or cancelled outbox rows (their bodies already erased) made before
+    `outbox_before`, and sessions that ended before `sessions_before`. Returns the two counts."""
+    if enforced(db):
+        row = (await db.execute(text("SELECT outbox, sessions FROM teamgate_purge(:outbox, :sessions)"),
+                                {"outbox": outbox_before, "sessions": sessions_before})).one()
+        return row[0], row[1]
+    outbox = await db.execute(delete(OutboxMessage).where(
+        OutboxMessage.status.in_(("sent", "cancelled")), OutboxMessage.body.is_(None),
+        OutboxMessage.created_at < outbox_before))
+    sessions = await db.execute(delete(Session).where(Session.expires_at < sessions_before))
+    return outbox.rowcount, sessions.rowcount
+
+
+async def outbox_figures(db: AsyncSession) -> tuple[int, datetime | None, int]:
+    """(messages waiting, when the oldest waiting one was made, messages failed)."""
+    if enforced(db):
+        row = (await db.execute(text("SELECT waiting, oldest, failed FROM teamgate_outbox_figures()"))).one()
+    else:
+        waiting = OutboxMessage.status.in_(WAITING)
+        row = (await db.execute(select(func.count().filter(waiting), func.min(OutboxMessage.created_at).filter(waiting),
+                                       func.count().filter(OutboxMessage.status == "failed")))).one()
+    return row[0], row[1], row[2]
