@@ -1,0 +1,40 @@
+"""The reference ceiling: ../shared/bench's "create invitation" transaction run by pgbench, with no
+HTTP and no application, on the same PostgreSQL. No service on this machine can beat it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from benchmarks.database import ADMIN, recreate
+
+DATABASE = "teamgate_bench_ceiling"
+
+
+def bench_dir() -> Path:
+    """The shared reference scripts (kept beside the project, not in it)."""
+    for candidate in (Path(__file__).resolve().parents[2] / "shared" / "bench",
+                      Path(__file__).resolve().parents[1] / "shared" / "bench"):
+        if (candidate / "invite.sql").exists():
+            return candidate
+    raise SystemExit("cannot find shared/bench/invite.sql next to the project")
+
+
+def prepare() -> None:
+    recreate(DATABASE)
+    for script in ("schema.sql", "seed.sql"):
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", f"{ADMIN}/{DATABASE}", "-f",
+                        str(bench_dir() / script)], check=True, capture_output=True)
+
+
+def run(clients: int, seconds: float, tag: str) -> float:
+    """Transactions per second (pgbench, prepared statements)."""
+    done = subprocess.run(
+        ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(max(1, round(seconds))),
+         "-D", f"tag={tag}", "-f", str(bench_dir() / "invite.sql"), f"{ADMIN}/{DATABASE}"],
+        check=True, capture_output=True, text=True)
+    found = re.search(r"tps = ([0-9.]+)", done.stdout)
+    if found is None:
+        raise RuntimeError(f"pgbench printed no tps:\n{done.stdout}\n{done.stderr}")
+    return float(found.group(1))

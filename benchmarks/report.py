@@ -1,0 +1,53 @@
+"""The run's figures as JSON (everything) and Markdown (the tables), one pair of files per run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.load import Result
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def brief(r: Result) -> dict:
+    return {"rps": round(r.rps, 1), "p50_ms": round(r.p50_ms, 2), "p99_ms": round(r.p99_ms, 2),
+            "errors": r.non_2xx + r.socket_errors}
+
+
+def scenario_row(r: Result, ceiling_tps: float) -> dict:
+    return {"scenario": r.scenario, "clients": r.clients, "requests": r.requests, **brief(r),
+            "ratio_to_ceiling": round(r.rps / ceiling_tps, 3),
+            "service_cpu_ms": round(r.service_cpu_ms, 2), "postgres_cpu_ms": round(r.postgres_cpu_ms, 2)}
+
+
+def markdown(results: dict) -> str:
+    lines = [f"# teamgate benchmark, {results['started']}" + (" (quick)" if results["quick"] else ""), "",
+             f"{results['machine']['cpus']} CPUs shared by PostgreSQL, teamgate ({results['workers']} processes) "
+             f"and wrk; {results['seconds']} s per scenario after a warm-up.", "",
+             "| ceiling (pgbench, ../shared/bench) | transactions/s |", "| --- | ---: |"]
+    lines += [f"| c={c} | {tps:,.0f} |" for c, tps in results["ceiling"].items()]
+    lines += ["", "| scenario | clients | requests/s | p50 ms | p99 ms | ratio to ceiling | service CPU ms/req "
+              "| PostgreSQL CPU ms/req | errors |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {s['scenario']} | {s['clients']} | {s['rps']:,.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | "
+              f"{s['ratio_to_ceiling']:.0%} | {s['service_cpu_ms']:.2f} | {s['postgres_cpu_ms']:.2f} | {s['errors']} |"
+              for s in results["scenarios"]]
+    accepts = [s for s in results["scenarios"] if s["scenario"] == "accept"]
+    best_accept = max((s["rps"] for s in accepts), default=0)
+    lines += ["", f"argon2id alone in {results['workers']} processes: {results['argon2_alone_per_s']:.1f} hashes/s; "
+              f"accept reaches {best_accept / results['argon2_alone_per_s']:.0%} of it. "
+              f"Largest teamgate process: {results['rss_mb']:.0f} MB resident."]
+    if results.get("scale"):
+        lines += ["", "| invitations in the team | validate p50 / p99 ms | list p50 / p99 ms |", "| ---: | ---: | ---: |"]
+        lines += [f"| {row['invitations']:,} | {row['validate']['p50_ms']:.2f} / {row['validate']['p99_ms']:.2f} | "
+                  f"{row['list']['p50_ms']:.2f} / {row['list']['p99_ms']:.2f} |" for row in results["scale"]]
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict) -> tuple[Path, Path]:
+    RESULTS.mkdir(exist_ok=True)
+    stem = results["started"].replace(":", "").replace("+0000", "Z")
+    json_path, md_path = RESULTS / f"{stem}.json", RESULTS / f"{stem}.md"
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    md_path.write_text(markdown(results))
+    return json_path, md_path

@@ -1,0 +1,90 @@
+"""teamgate as it runs in production, for the benchmark: `teamgate serve` with several processes
+on PostgreSQL (as the unprivileged service role), rate limits in Redis, metrics, JSON logs, the
+in-process email dispatcher and every check on, at their production settings. One limit is
+raised: every request here comes from one address, so the per-address token limit would refuse
+the benchmark itself; it still counts every request."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import redis
+
+from benchmarks.database import ADMIN, DATABASE, SERVICE_ROLE, recreate
+
+TEAMGATE = str(Path(sys.executable).parent / "teamgate")
+REDIS_DB = 1  # the benchmark's own, emptied at the start of every run
+
+
+def environment(port: int, workers: int, scratch: Path) -> dict[str, str]:
+    host = ADMIN.split("@", 1)[1]
+    return {**os.environ,
+            "TEAMGATE_DATABASE_URL": f"postgresql://{SERVICE_ROLE}@{host}/{DATABASE}",
+            "TEAMGATE_MIGRATION_DATABASE_URL": f"{ADMIN}/{DATABASE}",
+            "TEAMGATE_SECRET_KEY": "benchmark-secret-key-not-for-production-0123456789",
+            "TEAMGATE_DATA_DIR": str(scratch), "TEAMGATE_PORT": str(port), "TEAMGATE_WORKERS": str(workers),
+            "TEAMGATE_BASE_URL": f"http://127.0.0.1:{port}",
+            "TEAMGATE_EMAIL_BACKEND": "file", "TEAMGATE_EMAIL_DIR": str(scratch / "mail"),
+            "TEAMGATE_RATE_LIMIT_STORAGE": f"redis://127.0.0.1:6379/{REDIS_DB}", "TEAMGATE_LOG_FORMAT": "json",
+            # every load comes from one address here; in production it comes from many
+            "TEAMGATE_RATE_LIMIT_TOKEN_USE_PER_IP": "1000000000/hour"}
+
+
+class Service:
+    def __init__(self, workers: int, port: int = 8765) -> None:
+        self.workers, self.port = workers, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.scratch = Path(tempfile.mkdtemp(prefix="teamgate-bench-"))
+        self.env = environment(port, workers, self.scratch)
+        self.process: subprocess.Popen | None = None
+
+    def cli(self, *args: str, stdin: str | None = None) -> dict:
+        done = subprocess.run([TEAMGATE, *args, "--json"], env=self.env, input=stdin, capture_output=True, text=True,
+                              check=True)
+        return json.loads(done.stdout)
+
+    def prepare(self) -> dict[str, str]:
+        """A fresh database, migrated, with a team and an admin key for the load and one for the
+        scale pass. Returns their ids and keys."""
+        recreate(DATABASE)
+        redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB}").flushdb()
+        subprocess.run([TEAMGATE, "migrate"], env=self.env, check=True, capture_output=True)
+        self.cli("users", "create", "--email", "owner@bench.example", "--first-name", "Bench", "--last-name", "Owner",
+                 "--password-stdin", stdin="bench owner passphrase\n")
+        made = {}
+        for name in ("load", "scale"):
+            made[f"{name}_team"] = self.cli("teams", "create", "--name", name.title(),
+                                            "--owner", "owner@bench.example")["id"]
+            key = self.cli("api-keys", "create", "--team", made[f"{name}_team"], "--role", "admin", "--name", "bench")
+            made[f"{name}_key"], made[f"{name}_key_id"] = key["key"], key["id"]
+        return made
+
+    def start(self) -> None:
+        self.log = (self.scratch / "serve.log").open("wb")
+        self.process = subprocess.Popen([TEAMGATE, "serve"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(600):
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"teamgate serve did not become ready; see {self.scratch / 'serve.log'}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.scratch, ignore_errors=True)
