@@ -22,6 +22,7 @@ from pathlib import Path
 from benchmarks import ceiling, load, report, system
 from benchmarks.database import DATABASE, drop, seed_invitations, seed_teams, tokens
 from benchmarks.hashing import argon2_alone
+from benchmarks.load import SCENARIOS
 from benchmarks.service import Service
 
 CLIENTS = (16, 64)
@@ -32,12 +33,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few seconds per scenario, smaller scale pass")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="teamgate serve processes")
     parser.add_argument("--no-scale", action="store_true", help="skip the scale pass")
+    parser.add_argument("--only", type=lambda names: names.split(","), default=list(SCENARIOS),
+                        help="comma-separated scenarios to run (default: all)")
     args = parser.parse_args()
+    if unknown := set(args.only) - set(SCENARIOS):
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS)}")
     seconds, warmup = (4, 2) if args.quick else (20, 5)
     scales = (1_000, 10_000, 100_000) if args.quick else (1_000, 100_000, 1_000_000)
     started = datetime.now(UTC)
     results: dict = {"started": started.isoformat(timespec="seconds"), "quick": args.quick, "workers": args.workers,
-                     "seconds": seconds, "machine": {"cpus": os.cpu_count()}}
+                     "seconds": seconds, "only": args.only, "machine": {"cpus": os.cpu_count()}}
 
     print("ceiling: pgbench on ../shared/bench ...", flush=True)
     ceiling.prepare()
@@ -71,11 +76,11 @@ def main() -> None:
         for n, clients in enumerate(CLIENTS):
             accept_tokens = scratch / f"accept{clients}.txt"
             accept_tokens.write_text("\n".join(tokens("B", range(1 + n * accept_pool, 1 + (n + 1) * accept_pool))))
-            runs = [load.run("create", url, clients, seconds, pid, BENCH_TAG=f"c{clients}-{time.time_ns()}",
-                             **key_env),
-                    load.run("validate", url, clients, seconds, pid, BENCH_TOKENS=str(validate_tokens)),
-                    load.run("list", url, clients, seconds, pid, **key_env),
-                    load.run("accept", url, clients, seconds, pid, BENCH_TOKENS=str(accept_tokens))]
+            scenario_env = {"create": dict(BENCH_TAG=f"c{clients}-{time.time_ns()}", **key_env),
+                            "validate": {"BENCH_TOKENS": str(validate_tokens)}, "list": key_env,
+                            "accept": {"BENCH_TOKENS": str(accept_tokens)}}
+            runs = [load.run(name, url, clients, seconds, pid, **scenario_env[name])
+                    for name in SCENARIOS if name in args.only]
             for run in runs:
                 print(f"  {run.scenario:<8} c={clients:<3} {run.rps:8.0f} req/s  p50 {run.p50_ms:7.2f} ms  "
                       f"p99 {run.p99_ms:7.2f} ms  errors {run.non_2xx + run.socket_errors}", flush=True)

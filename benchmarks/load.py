@@ -13,6 +13,7 @@ from pathlib import Path
 from benchmarks import system
 
 LUA = Path(__file__).parent / "lua"
+SCENARIOS = ("create", "validate", "list", "accept")  # each a script in lua/, run in this order
 
 
 @dataclass

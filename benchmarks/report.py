@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.load import Result
+from benchmarks.load import SCENARIOS, Result
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -47,6 +47,8 @@ def markdown(results: dict) -> str:
 def write(results: dict) -> tuple[Path, Path]:
     RESULTS.mkdir(exist_ok=True)
     stem = results["started"].replace(":", "").replace("+0000", "Z")
+    if results["quick"] or results["only"] != list(SCENARIOS):
+        stem += "-partial"  # kept out of git: only full runs are on record
     json_path, md_path = RESULTS / f"{stem}.json", RESULTS / f"{stem}.md"
     json_path.write_text(json.dumps(results, indent=2) + "\n")
     md_path.write_text(markdown(results))

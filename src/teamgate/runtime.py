@@ -37,14 +37,15 @@ class SystemClock:
 
 class Passwords:
     """argon2id hashing, off the event loop (each hash takes tens of milliseconds by design), at
-    most one per CPU at a time: more would only share the same cores, and each holds its memory
-    cost (19 MiB by default) while it runs, so a burst of sign-ups cannot balloon the process."""
+    most one per CPU at a time across the `serve` processes: more would only share the same cores
+    and evict each other's memory (19 MiB each by default) from the CPU caches, each hash slower
+    than alone, and a burst of sign-ups cannot balloon the process."""
 
     def __init__(self, settings: Settings) -> None:
         self._hasher = PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib,
                                       parallelism=settings.argon2_parallelism)
         self._dummy = self._hasher.hash("not a real password")
-        self._slots = anyio.CapacityLimiter(os.cpu_count() or 1)
+        self._slots = anyio.CapacityLimiter(max(1, (os.cpu_count() or 1) // settings.workers))
 
     async def hash(self, password: str) -> str:
         return await anyio.to_thread.run_sync(self._hasher.hash, password, limiter=self._slots)
