@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,18 +66,19 @@ async def _check_pending_cap(db: AsyncSession, rt: Runtime, team_id: str) -> Non
                                          "wait for them to be answered.")
 
 
-async def _send(db: AsyncSession, rt: Runtime, invitation: Invitation, team: Team, token: str, *, resend: bool) -> None:
-    await rt.limits.email_to(invitation.email_normalized)
-    now = rt.clock.now()
-    message = rt.templates.invitation(product=rt.settings.product_name, team=team.name, inviter=invitation.inviter_name,
-                               role=invitation.role, url=rt.settings.invite_url(token), expires_at=invitation.expires_at,
-                               now=now, resend=resend)
-    outbox.enqueue(db, rt, recipient=invitation.email, message=message, kind="invitation.resend" if resend else
-                   "invitation", team_id=team.id, invitation_id=invitation.id)
+def _mark_queued(invitation: Invitation, now: datetime) -> None:
     invitation.send_count += 1
     invitation.last_sent_at = now
     invitation.delivery_status, invitation.delivery_attempts = "queued", 0
     invitation.delivery_last_error = invitation.delivery_sent_at = None
+
+
+def _enqueue(db: AsyncSession, rt: Runtime, invitation: Invitation, team: Team, token: str, *, resend: bool) -> None:
+    message = rt.templates.invitation(product=rt.settings.product_name, team=team.name, inviter=invitation.inviter_name,
+                               role=invitation.role, url=rt.settings.invite_url(token), expires_at=invitation.expires_at,
+                               now=invitation.last_sent_at, resend=resend)
+    outbox.enqueue(db, rt, recipient=invitation.email, message=message, kind="invitation.resend" if resend else
+                   "invitation", team_id=team.id, invitation_id=invitation.id)
 
 
 async def _inviter_name(db: AsyncSession, ctx: TeamContext, team: Team) -> str:
@@ -135,6 +136,9 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
         invited_by_api_key_id=ctx.actor.api_key.id if ctx.actor.api_key else None,
         inviter_name=await _inviter_name(db, ctx, team), created_at=now, send_count=0, delivery_status="skipped",
         delivery_attempts=0)
+    if send_email:  # the delivery state goes in with the row: no second write
+        await rt.limits.email_to(address.normalized)
+        _mark_queued(invitation, now)
     try:
         async with db.begin_nested():
             db.add(invitation)
@@ -143,7 +147,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
         raise errors.InvitationPending(f"{address.display} already has a pending invitation.",
                                        invitationId=winner.id if winner else None) from None
     if send_email:
-        await _send(db, rt, invitation, team, token, resend=False)
+        _enqueue(db, rt, invitation, team, token, resend=False)
     audit.record(db, rt, ctx.actor, "invitation.created", team_id=team.id, target_type="invitation",
                  target_id=invitation.id, email=address.display, role=granted.name, taskIds=task_ids,
                  sendEmail=send_email)
@@ -222,7 +226,9 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
     await repo.refresh(db, invitation)
     await outbox.cancel_queued_for(db, invitation.id)
     if send_email:
-        await _send(db, rt, invitation, team, token, resend=True)
+        await rt.limits.email_to(invitation.email_normalized)
+        _mark_queued(invitation, now)
+        _enqueue(db, rt, invitation, team, token, resend=True)
     audit.record(db, rt, ctx.actor, "invitation.resent", team_id=ctx.team_id, target_type="invitation",
                  target_id=invitation.id, revived=reviving, sendEmail=send_email)
     return Issued(invitation, token)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from teamgate.storage.types import UTCDateTime
 
@@ -126,6 +126,15 @@ class Invitation(Base):
     delivery_last_error: Mapped[str | None] = mapped_column(Text)
     delivery_sent_at: Mapped[datetime | None]
 
+    # What a token lookup reads beside the invitation, loaded in its one statement (joinedload)
+    # and so found by later `db.get()`s without another round trip. Never loaded lazily (async)
+    # and never written through.
+    team: Mapped[Team] = relationship(viewonly=True, lazy="raise")
+    inviter_key: Mapped[ApiKey | None] = relationship(viewonly=True, lazy="raise")
+    inviter_membership: Mapped[Membership | None] = relationship(
+        primaryjoin="and_(Membership.team_id == foreign(Invitation.team_id), "
+                    "Membership.user_id == foreign(Invitation.invited_by_user_id))", viewonly=True, lazy="raise")
+
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
@@ -140,6 +149,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+    team: Mapped[Team] = relationship(viewonly=True, lazy="raise")  # as Invitation.team
 
 
 class Session(Base):

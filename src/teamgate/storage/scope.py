@@ -27,16 +27,22 @@ def enforced(db: AsyncSession) -> bool:
     return db.get_bind().dialect.name == "postgresql"
 
 
+_SETTING_OF = {"team_id": TEAM_SETTING, "user_id": USER_SETTING}
+
+
 async def act_for_found(db: AsyncSession, lookup: str, params: dict, *, scope: str) -> bool:
-    """Run a cross-team definer lookup that returns (id, team_id or user_id), and scope the rest of
-    the transaction to what it found, so the row can then be read under the policies.
+    """Run a cross-team definer lookup that returns a `team_id` or `user_id` column (`scope`), and
+    scope the rest of the transaction to what it found, so the row can then be read under the
+    policies. One round trip: the setting is made in the lookup's own statement.
     True when it found something; always True where there is no such wall (SQLite)."""
     if not enforced(db):
         return True
-    found = (await db.execute(text(lookup), params)).first()
+    setting = _SETTING_OF[scope]
+    found = (await db.execute(text(f"SELECT found.{scope}, set_config('{setting}', found.{scope}, true) "
+                                   f"FROM ({lookup}) AS found"), params)).first()
     if found is None:
         return False
-    await act_for(db, **{scope: found[1]})
+    db.info.setdefault(_CURRENT, {})[setting] = found[0]
     return True
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from teamgate.storage.models import ApiKey
 from teamgate.storage.scope import act_for_found
@@ -14,7 +15,8 @@ async def active_by_hash(db: AsyncSession, secret_hash: bytes) -> ApiKey | None:
     if not await act_for_found(db, "SELECT id, team_id FROM teamgate_api_key_by_hash(:h)", {"h": secret_hash},
                                scope="team_id"):
         return None
-    return await db.scalar(select(ApiKey).where(ApiKey.secret_hash == secret_hash, ApiKey.revoked_at.is_(None)))
+    return await db.scalar(select(ApiKey).where(ApiKey.secret_hash == secret_hash, ApiKey.revoked_at.is_(None))
+                           .options(joinedload(ApiKey.team, innerjoin=True)))  # most requests read the team next
 
 
 async def in_team(db: AsyncSession, team_id: str, key_id: str) -> ApiKey | None:

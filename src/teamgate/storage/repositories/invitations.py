@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from teamgate.domain.invitation import EXPIRED, PENDING
 from teamgate.storage.models import Invitation
@@ -17,11 +18,14 @@ async def in_team(db: AsyncSession, team_id: str, invitation_id: str) -> Invitat
 
 
 async def by_token_hash(db: AsyncSession, token_hash: bytes) -> Invitation | None:
-    """The invitation behind a token, from any team; the transaction is then scoped to its team."""
+    """The invitation behind a token, from any team; the transaction is then scoped to its team.
+    Its team and the key or membership that sent it come in the same statement."""
     if not await act_for_found(db, "SELECT id, team_id FROM teamgate_invitation_by_token(:h)", {"h": token_hash},
                                scope="team_id"):
         return None
-    return await db.scalar(select(Invitation).where(Invitation.token_hash == token_hash))
+    return await db.scalar(select(Invitation).where(Invitation.token_hash == token_hash).options(
+        joinedload(Invitation.team, innerjoin=True), joinedload(Invitation.inviter_key),
+        joinedload(Invitation.inviter_membership)))
 
 
 async def pending_for_email(db: AsyncSession, team_id: str, email_normalized: str) -> Invitation | None:
