@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".teamgate")
     database_url: str | None = None  # the service's connection (on PostgreSQL: a role without privileges)
     migration_database_url: str | None = None  # the tables' owner, for migrations and operator commands
+    database_pool_size: int = Field(default=20, ge=1)  # connections per process (PostgreSQL); more requests queue
     development: bool = False  # allows a privileged PostgreSQL role for the service (RLS not in force)
     base_url: str = ""  # default: http://{host}:{port}
     invite_url_template: str = "{base_url}/invite?token={token}"

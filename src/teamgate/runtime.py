@@ -84,7 +84,7 @@ class Runtime:
 
 def build_runtime(settings: Settings, *, clock: Clock | None = None, database_url: str | None = None) -> Runtime:
     """Everything services need; `database_url` overrides the service's (operator commands use the owner's)."""
-    engine = make_engine(database_url or settings.database)
+    engine = make_engine(database_url or settings.database, pool_size=settings.database_pool_size)
     return Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
                    catalog=RoleCatalog.load(settings.roles_file), passwords=Passwords(settings),
                    cipher=outbox_cipher(settings.secret), limits=RateLimits(settings),

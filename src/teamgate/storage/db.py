@@ -35,8 +35,10 @@ def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         _sqlite_quirks(engine)
         return engine
     # No pre-ping (a round trip on every checkout): a connection found dead fails its request with
-    # 503 and is discarded, and the next request gets a fresh one.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
+    # 503 and is discarded, and the next request gets a fresh one. No overflow: past the pool's
+    # size a request waits for a connection (up to 30 s, then 503) rather than opening one that is
+    # closed again as soon as it is returned, a new PostgreSQL backend each time under load.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=0, hide_parameters=True)
 
 
 def _sqlite_quirks(engine: AsyncEngine) -> None:
