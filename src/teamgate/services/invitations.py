@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
@@ -139,10 +138,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
     if send_email:  # the delivery state goes in with the row: no second write
         await rt.limits.email_to(address.normalized)
         _mark_queued(invitation, now)
-    try:
-        async with db.begin_nested():
-            db.add(invitation)
-    except IntegrityError:  # a concurrent create for the same email won the partial unique index
+    if not await repo.insert_unless_pending(db, invitation):  # a concurrent create for the same email won
         winner = await repo.pending_for_email(db, team.id, address.normalized)
         raise errors.InvitationPending(f"{address.display} already has a pending invitation.",
                                        invitationId=winner.id if winner else None) from None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -26,6 +27,19 @@ async def by_token_hash(db: AsyncSession, token_hash: bytes) -> Invitation | Non
     return await db.scalar(select(Invitation).where(Invitation.token_hash == token_hash).options(
         joinedload(Invitation.team, innerjoin=True), joinedload(Invitation.inviter_key),
         joinedload(Invitation.inviter_membership)))
+
+
+async def insert_unless_pending(db: AsyncSession, invitation: Invitation) -> bool:
+    """Insert a new pending invitation, unless the team already has one for that email: False
+    when a concurrent create got there first. The partial unique index decides, in the INSERT
+    itself (ON CONFLICT DO NOTHING), so no savepoint is needed to survive losing."""
+    dialect_insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await db.flush()  # what this transaction changed before (an expired one's new status) must reach the index first
+    values = {column.key: getattr(invitation, column.key) for column in Invitation.__table__.columns}
+    inserted = await db.scalar(dialect_insert(Invitation).values(**values).on_conflict_do_nothing(
+        index_elements=["team_id", "email_normalized"], index_where=text(f"status = '{PENDING}'"),  # the index's predicate, literally
+    ).returning(Invitation.id))
+    return inserted is not None
 
 
 async def pending_for_email(db: AsyncSession, team_id: str, email_normalized: str) -> Invitation | None:
