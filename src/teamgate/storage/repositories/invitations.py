@@ -33,11 +33,12 @@ async def insert_unless_pending(db: AsyncSession, invitation: Invitation) -> boo
     """Insert a new pending invitation, unless the team already has one for that email: False
     when a concurrent create got there first. The partial unique index decides, in the INSERT
     itself (ON CONFLICT DO NOTHING), so no savepoint is needed to survive losing."""
+    await db.flush()  # what this transaction changed first (an expired one's new status) must reach the index
     dialect_insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    await db.flush()  # what this transaction changed before (an expired one's new status) must reach the index first
     values = {column.key: getattr(invitation, column.key) for column in Invitation.__table__.columns}
     inserted = await db.scalar(dialect_insert(Invitation).values(**values).on_conflict_do_nothing(
-        index_elements=["team_id", "email_normalized"], index_where=text(f"status = '{PENDING}'"),  # the index's predicate, literally
+        index_elements=["team_id", "email_normalized"],
+        index_where=text(f"status = '{PENDING}'"),  # the index's own predicate: a bound parameter would not match it
     ).returning(Invitation.id))
     return inserted is not None
 

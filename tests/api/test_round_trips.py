@@ -1,0 +1,57 @@
+"""The hot paths' round trips to PostgreSQL, counted: each statement costs the service a few
+hundred microseconds of Python and the database a round trip, so a change that adds one to
+validate, list, create or accept should be a decision, not an accident. (Speed itself is
+measured in benchmarks/, never here.)"""
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from tests.factories import NEW_PERSON, invite, key_headers, make_api_key, make_team
+
+pytestmark = pytest.mark.postgres_only
+
+URL = "/api/v1/team-invitations"
+
+
+@contextmanager
+def statements(harness):
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_):
+        seen.append(statement)
+
+    engine = harness.rt.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_each_hot_path_runs_its_few_statements_and_no_more(harness, client):
+    team = await make_team(harness.rt)
+    key = await make_api_key(harness.rt, team.id)
+    await invite(client, key, "warm@example.com")  # the key's last-used time is written once, not on every use
+
+    with statements(harness) as create:
+        created = await invite(client, key, "ann@example.com")
+    with statements(harness) as validate:
+        assert (await client.get(f"{URL}/validate/{created['token']}")).status_code == 200
+    with statements(harness) as listing:
+        assert len((await client.get(URL, headers=key_headers(key))).json()["data"]) == 2
+    with statements(harness) as accept:
+        assert (await client.post(f"{URL}/accept", json={"token": created["token"], **NEW_PERSON})).status_code == 200
+
+    # the key or token lookup sets the team's scope in its own statement; the rows it leads to
+    # (the key's team; the invitation's team and inviter) come joined in the next one
+    assert len(validate) == 3, validate  # token lookup, invitation with team and inviter, does an account exist
+    assert len(listing) == 3, listing  # key lookup, key with team, the page
+    # key lookup, key with team, member by email, pending for email, pending cap, insert, audit, outbox
+    assert len(create) == 8, create
+    # token lookup, invitation with team and inviter, account exists, mark accepted, lock the team,
+    # the new account (scope, insert), membership, audit, the session (scope, insert), and two that
+    # could be folded into others: the invitation read back, and its accepted_by written apart
+    assert len(accept) == 13, accept
+    assert all("SAVEPOINT" not in s and "set_config($" not in s for s in create + validate + listing), create
