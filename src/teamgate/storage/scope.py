@@ -19,8 +19,11 @@ _CURRENT = "teamgate.scope"  # what this transaction has set already: a round tr
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_scope(session: Session, _transaction) -> None:
-    session.info.pop(_CURRENT, None)  # the settings were local to the transaction that ended
+def _forget_scope(session: Session, transaction) -> None:
+    # The settings were local to the database transaction that ended, or to a savepoint that may
+    # have rolled back. A flush's own inner transaction ends nothing in the database: keep them.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_CURRENT, None)
 
 
 def enforced(db: AsyncSession) -> bool:
