@@ -24,3 +24,11 @@ function read_lines(path)
   end
   return lines
 end
+
+-- A line of the file named by environment variable `name`, drawn at random on each call; each
+-- thread seeds its own generator, so threads do not repeat one another.
+function lines_at_random(name)
+  local lines = read_lines(os.getenv(name))
+  math.randomseed(os.time() + thread_id * 7919)
+  return function() return lines[math.random(#lines)] end
+end

@@ -3,16 +3,15 @@
 dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 local counter = 0
 local tag = os.getenv("BENCH_TAG")
-local keys
+local key
 
 init = function(args)
-  keys = read_lines(os.getenv("BENCH_KEYS"))
-  math.randomseed(os.time() + thread_id * 104729)
+  key = lines_at_random("BENCH_KEYS")
 end
 
 request = function()
   counter = counter + 1
   local body = string.format('{"email":"%s-%d-%d@bench.example","role":"member"}', tag, thread_id, counter)
-  local headers = {["X-API-Key"] = keys[math.random(#keys)], ["Content-Type"] = "application/json"}
+  local headers = {["X-API-Key"] = key(), ["Content-Type"] = "application/json"}
   return wrk.format("POST", "/api/v1/team-invitations", headers, body)
 end

@@ -1,12 +1,11 @@
 -- GET /api/v1/team-invitations/validate/{token}, tokens drawn at random from a seeded pool.
 dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
-local tokens
+local token
 
 init = function(args)
-  tokens = read_lines(os.getenv("BENCH_TOKENS"))
-  math.randomseed(os.time() + thread_id * 7919)
+  token = lines_at_random("BENCH_TOKENS")
 end
 
 request = function()
-  return wrk.format("GET", "/api/v1/team-invitations/validate/" .. tokens[math.random(#tokens)])
+  return wrk.format("GET", "/api/v1/team-invitations/validate/" .. token())
 end
