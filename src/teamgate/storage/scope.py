@@ -7,7 +7,9 @@ from one request to the next. On SQLite there is no such wall; the data layer's 
 
 from __future__ import annotations
 
-from sqlalchemy import event, text
+import functools
+
+from sqlalchemy import TextClause, event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -40,13 +42,17 @@ async def act_for_found(db: AsyncSession, lookup: str, params: dict, *, scope: s
     True when it found something; always True where there is no such wall (SQLite)."""
     if not enforced(db):
         return True
-    setting = _SETTING_OF[scope]
-    found = (await db.execute(text(f"SELECT found.{scope}, set_config('{setting}', found.{scope}, true) "
-                                   f"FROM ({lookup}) AS found"), params)).first()
+    found = (await db.execute(_scoping(lookup, scope), params)).first()
     if found is None:
         return False
-    db.info.setdefault(_CURRENT, {})[setting] = found[0]
+    db.info.setdefault(_CURRENT, {})[_SETTING_OF[scope]] = found[0]
     return True
+
+
+@functools.cache  # a handful of lookups, each on every request that authenticates: built once
+def _scoping(lookup: str, scope: str) -> TextClause:
+    setting = _SETTING_OF[scope]
+    return text(f"SELECT found.{scope}, set_config('{setting}', found.{scope}, true) FROM ({lookup}) AS found")
 
 
 async def act_for(db: AsyncSession, *, team_id: str | None = None, user_id: str | None = None) -> None:
