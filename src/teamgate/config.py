@@ -57,7 +57,11 @@ class Settings(BaseSettings):
 
     product_name: str = "teamgate"
     invitation_ttl_days: float = Field(default=7, gt=0, le=30)
-    session_ttl_days: float = Field(default=14, gt=0)
+    session_ttl_days: float = Field(default=14, gt=0)  # absolute lifetime of a session
+    session_idle_hours: float = Field(default=72, gt=0)  # a session unused this long ends
+    password_reset_ttl_minutes: float = Field(default=60, gt=0)
+    email_verification_ttl_hours: float = Field(default=48, gt=0)
+    password_min_score: int = Field(default=3, ge=0, le=4)  # zxcvbn's 0..4
     roles_file: Path | None = None
     secret_key: SecretStr | None = None
     rate_limit_storage: str = "memory://"
@@ -69,12 +73,18 @@ class Settings(BaseSettings):
     rate_limit_invitations_per_inviter: str = "300/hour"
     rate_limit_emails_per_recipient: str = "10/day"
     rate_limit_resends_per_invitation: str = "10/hour"
+    rate_limit_account_emails_per_address: str = "5/hour"  # password-reset and verification emails
+    rate_limit_account_emails_per_ip: str = "30/hour"
+    rate_limit_teams_per_person: str = "20/day"
+    rate_limit_setup_per_ip: str = "10/minute"
     upkeep_interval_seconds: float = Field(default=60, gt=0)  # expire overdue invitations, purge old rows
     retention_days: float = Field(default=30, gt=0)  # sent emails' rows are kept this long (bodies are erased at once)
     max_pending_invitations: int = Field(default=1000, ge=1)  # outstanding pending invitations per team
     # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client.
     trusted_proxies: Annotated[list[str], NoDecode] = []
     invite_existing_users: bool = True
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger bodies are refused with 413
+    api_docs: bool = True  # /docs and /redoc, served from the package (no CDN)
 
     # argon2id cost (OWASP's minimum recommendation by default); tests lower it.
     argon2_memory_kib: int = 19 * 1024

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.postgres_only
 
 TEAM_TABLES = ["memberships", "tasks", "task_assignments", "invitations", "api_keys", "audit_events",
                "outbox_messages"]
-USER_TABLES = ["users", "sessions"]
+USER_TABLES = ["users", "sessions", "account_tokens"]
 GLOBAL_TABLES = {"alembic_version", "setup_tokens"}  # no team or user in them; nothing to separate
 
 

@@ -45,6 +45,12 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_system_owner: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    # when the person last showed control of the mailbox (DESIGN 10); None: not proven
+    email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def name(self) -> str:
@@ -107,7 +113,9 @@ class Invitation(Base):
     email_normalized: Mapped[str] = mapped_column(String(254))
     role: Mapped[str] = mapped_column(String(64))
     task_ids: Mapped[list[str]] = mapped_column(default=list)
-    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)  # the mail token: only in the email
+    # the link token, returned once to whoever created or resent it; it does not prove the mailbox
+    link_token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     expires_at: Mapped[datetime]
     lifetime_seconds: Mapped[int] = mapped_column(Integer)
@@ -165,6 +173,20 @@ class Session(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+
+
+class AccountToken(Base):
+    """A single-use link sent to an account's address: a password reset or an email verification."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (Index("ix_account_tokens_user_id", "user_id"),)
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))  # "password_reset" | "verify_email"
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class SetupToken(Base):

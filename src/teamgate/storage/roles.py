@@ -15,7 +15,7 @@ DEFINER_FUNCTIONS = [
     "teamgate_session_by_hash(bytea, timestamptz)", "teamgate_user_by_email(text)", "teamgate_is_system_owner(text)",
     "teamgate_user_count()", "teamgate_outbox_claim(timestamptz, integer, text, timestamptz)",
     "teamgate_overdue_invitations(timestamptz, integer)", "teamgate_purge(timestamptz, timestamptz)",
-    "teamgate_outbox_figures()",
+    "teamgate_outbox_figures()", "teamgate_account_token_by_hash(bytea, timestamptz)",
 ]
 
 
