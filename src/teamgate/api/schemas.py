@@ -157,6 +157,7 @@ class UserOut(Output):
     first_name: str
     last_name: str
     is_system_owner: bool
+    email_verified: bool  # the person showed control of the mailbox (DESIGN 10)
     created_at: Utc
 
 
