@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -105,6 +106,15 @@ async def invite(client: httpx.AsyncClient, key: str, email: str, role: str = "m
                                  json={"email": email, "role": role, **extra})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def mailed_token(harness, email: str) -> str:
+    """Send what the outbox holds and return the token of the newest link emailed to `email`:
+    the invitation's mail token, which only the mailbox sees."""
+    await harness.send_mail()
+    mails = [m for m in harness.mail.sent if m.recipient.lower() == email.lower()]
+    assert mails, f"no email to {email}"
+    return re.search(r"[?&]token=([A-Za-z0-9_-]+)", mails[-1].text).group(1)
 
 
 async def dump_database(harness) -> bytes:

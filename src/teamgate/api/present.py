@@ -18,8 +18,8 @@ def team(t: Team) -> s.TeamOut:
 
 
 def member(m: Membership, u: User) -> s.MemberOut:
-    return s.MemberOut(user_id=u.id, email=u.email, first_name=u.first_name, last_name=u.last_name, role=m.role,
-                       is_owner=m.is_owner, joined_at=m.created_at)
+    return s.MemberOut(user_id=u.id, email=u.email, email_verified=u.email_verified, first_name=u.first_name,
+                       last_name=u.last_name, role=m.role, is_owner=m.is_owner, joined_at=m.created_at)
 
 
 def task(t: Task, assignee_ids: list[str]) -> s.TaskOut:

@@ -191,6 +191,7 @@ class MemberOut(Output):
     email: str
     first_name: str
     last_name: str
+    email_verified: bool
     role: str
     is_owner: bool
     joined_at: Utc
@@ -287,7 +288,9 @@ class InvitationPreview(Output):
     team: TeamBrief
     invited_by: Ref
     tasks: list[TaskBrief]
-    account_exists: bool
+    # true: sign in to accept; false: accepting creates the account. Told only to the invitee
+    # (the emailed link, or a session with the invited address): null for the creator's link token.
+    account_exists: bool | None
 
 
 class AcceptOut(Output):

@@ -19,6 +19,8 @@ from teamgate.services import audit
 from teamgate.services.context import Actor
 from teamgate.storage.models import Session, SetupToken, User
 from teamgate.storage.repositories import accounts as repo
+from teamgate.storage.repositories import api_keys as keys_repo
+from teamgate.storage.repositories import teams as teams_repo
 from teamgate.storage.scope import act_for
 
 SETUP_LINK_LIFETIME = timedelta(days=1)
@@ -129,3 +131,33 @@ async def complete_setup(db: AsyncSession, rt: Runtime, *, token: str, email: st
                              password=password, system_owner=True)
     await repo.retire_setup_tokens(db, rt.clock.now())
     return await start_session(db, rt, user, ip=ip, user_agent=user_agent)
+
+
+async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash: str, via: str,
+                    first_name: str | None = None, last_name: str | None = None, ip: str | None = None,
+                    user_agent: str | None = None) -> None:
+    """The mailbox owner wins (DESIGN 10): whoever proved control of the address gets the
+    account. New password (and names, if given), address verified, and everything the previous
+    holder of the password could still use is ended: sessions, unused account links, and the
+    API keys the account made. Memberships stay: they belong to the address that was invited."""
+    now = rt.clock.now()
+    was_verified = user.email_verified
+    await act_for(db, user_id=user.id)
+    user.password_hash = password_hash
+    if first_name and last_name:
+        user.first_name, user.last_name = first_name.strip(), last_name.strip()
+    user.email_verified_at = now
+    sessions = await repo.end_everything_of(db, user.id)
+    actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
+    keys = 0
+    if not was_verified:
+        for team, _ in await teams_repo.teams_of_user(db, user.id):
+            await act_for(db, team_id=team.id)  # each key and its audit event are in their own team's rows
+            for key_id in await keys_repo.revoke_made_by(db, team.id, user.id, now):
+                keys += 1
+                audit.record(db, rt, actor, "api_key.revoked", team_id=team.id, target_type="api_key",
+                             target_id=key_id, reason="account_reclaimed")
+            await db.flush()
+    audit.record(db, rt, actor, "account.reclaimed" if not was_verified else "password.reset", team_id=None,
+                 target_type="user", target_id=user.id, via=via, sessionsEnded=sessions, apiKeysRevoked=keys)
+    await db.flush()

@@ -18,7 +18,7 @@ from teamgate.domain.ids import new_id
 from teamgate.domain.passwords import password_problem
 from teamgate.domain.tokens import hash_token
 from teamgate.runtime import Runtime
-from teamgate.services import audit
+from teamgate.services import accounts, audit
 from teamgate.services.context import Actor
 from teamgate.services.invitations import inviter_can_still_grant
 from teamgate.storage.models import Invitation, Membership, Task, Team, TaskAssignment, User
@@ -36,7 +36,22 @@ class Described:
     invitation: Invitation
     team: Team
     tasks: list[Task]
-    account_exists: bool
+    # whether the invitee must sign in rather than create an account; None when the holder of the
+    # token has not shown to be the invitee (a link token), so the answer is not an oracle for them
+    account_exists: bool | None
+
+
+@dataclass(frozen=True)
+class _Presented:
+    """An invitation found by one of its tokens, and which one it was."""
+
+    invitation: Invitation
+    token_hash: bytes
+
+    @property
+    def proves_mailbox(self) -> bool:
+        """Only the mail token, which left the service only inside the email, proves the mailbox."""
+        return self.invitation.token_hash == self.token_hash
 
 
 @dataclass(frozen=True)
@@ -48,24 +63,39 @@ class Accepted:
     account_created: bool
 
 
-async def _usable(db: AsyncSession, rt: Runtime, token: str) -> Invitation:
-    """The invitation behind a token, if it can still be used. Raises InvitationNotFound or the
-    400 code of its state (accepted, declined, revoked, expired)."""
-    invitation = await repo.by_token_hash(db, hash_token(token)) if 0 < len(token) <= MAX_TOKEN_LENGTH else None
+async def _usable(db: AsyncSession, rt: Runtime, token: str) -> _Presented:
+    """The invitation behind a mail or link token, if it can still be used. Raises
+    InvitationNotFound or the 400 code of its state (accepted, declined, revoked, expired)."""
+    token_hash = hash_token(token)
+    invitation = await repo.by_token_hash(db, token_hash) if 0 < len(token) <= MAX_TOKEN_LENGTH else None
     if invitation is None:
         raise errors.InvitationNotFound("Invalid or expired invitation.")
     rules.ensure_usable(invitation.status, invitation.expires_at, rt.clock.now())
     if not await inviter_can_still_grant(db, rt, invitation):
         raise errors.InvitationRevoked("Whoever sent this invitation can no longer grant it; ask for a new one.")
-    return invitation
+    return _Presented(invitation, token_hash)
 
 
-async def describe(db: AsyncSession, rt: Runtime, token: str) -> Described:
-    invitation = await _usable(db, rt, token)
+async def _existing_account(db: AsyncSession, presented: _Presented) -> tuple[User | None, bool]:
+    """The account with the invited address, and whether it keeps the address from a new person:
+    any account does against a link token, but against the mail token only a verified one (the
+    mailbox owner wins, DESIGN 10). Reading it scopes the transaction to that user; every caller
+    acts for someone next anyway."""
+    user = await accounts_repo.act_as_user_with_email(db, presented.invitation.email_normalized)
+    return user, user is not None and (user.email_verified or not presented.proves_mailbox)
+
+
+async def describe(db: AsyncSession, rt: Runtime, token: str, *, signed_in: User | None = None) -> Described:
+    presented = await _usable(db, rt, token)
+    invitation = presented.invitation
     team = await teams_repo.team_by_id(db, invitation.team_id)
+    if presented.proves_mailbox or (signed_in is not None and signed_in.email_normalized == invitation.email_normalized):
+        account_exists: bool | None = (await _existing_account(db, presented))[1]
+    else:
+        account_exists = None
     return Described(invitation=invitation, team=team,
                      tasks=await tasks_repo.by_ids(db, invitation.team_id, invitation.task_ids),
-                     account_exists=await accounts_repo.email_taken(db, invitation.email_normalized))
+                     account_exists=account_exists)
 
 
 def _new_person_problems(password: str | None, first_name: str | None, last_name: str | None) -> None:
@@ -83,20 +113,24 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
                  first_name: str | None = None, last_name: str | None = None, ip: str | None = None,
                  user_agent: str | None = None) -> Accepted:
     """Accept: create the account (new person) or use the signed-in one, add the membership and
-    task assignments, mark the invitation accepted, in one transaction. Raises InvitationNotFound,
-    Invitation{Accepted,Declined,Revoked,Expired}, EmailMismatch, AccountExists, AlreadyMember,
-    SeatLimitReached, ValidationFailed. A refused accept changes nothing."""
-    invitation = await _usable(db, rt, token)
-    account_exists = await accounts_repo.email_taken(db, invitation.email_normalized)
+    task assignments, mark the invitation accepted, in one transaction. With the mail token the
+    address counts as proven: a new account starts verified, and an unverified account with the
+    address is taken over (new password and names, its sessions and keys ended). Raises
+    InvitationNotFound, Invitation{Accepted,Declined,Revoked,Expired}, EmailMismatch,
+    AccountExists, AlreadyMember, SeatLimitReached, ValidationFailed. A refused accept changes nothing."""
+    presented = await _usable(db, rt, token)
+    invitation = presented.invitation
+    reclaimed: User | None = None
     if signed_in is not None:
         if signed_in.email_normalized != invitation.email_normalized:
             raise errors.EmailMismatch("You are signed in with a different email than this invitation was sent to.")
         user = signed_in
-    elif account_exists:
-        await _ensure_still_usable(db, rt, invitation)
-        raise errors.AccountExists("An account with this email exists: sign in, then accept the invitation.")
     else:
         user = None
+        reclaimed, holds_address = await _existing_account(db, presented)
+        if holds_address:
+            await _ensure_still_usable(db, rt, invitation)
+            raise errors.AccountExists("An account with this email exists: sign in, then accept the invitation.")
         _new_person_problems(password, first_name, last_name)
         password_hash = await rt.passwords.hash(password)
     if user is not None and await teams_repo.membership(db, invitation.team_id, user.id):
@@ -105,22 +139,30 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
 
     now = rt.clock.now()
     if not await repo.transition(db, invitation.id, from_statuses=(rules.PENDING,), unexpired_at=now,
-                                 status=rules.ACCEPTED, accepted_at=now):
-        await repo.refresh(db, invitation)
-        rules.ensure_usable(invitation.status, invitation.expires_at, now)
-        raise errors.InvitationAccepted()
+                                 presented_hash=presented.token_hash, status=rules.ACCEPTED, accepted_at=now):
+        await _refuse_lost_race(db, rt, invitation)
     team = await teams_repo.lock_team(db, invitation.team_id)
     if team.seat_limit is not None and await teams_repo.count_members(db, team.id) + 1 > team.seat_limit:
         raise errors.SeatLimitReached(f"{team.name} has no free seat left.")
 
-    created = user is None
-    if created:
+    created = user is None and reclaimed is None
+    if reclaimed is not None:
+        user = reclaimed
+        await accounts.take_over(db, rt, user, password_hash=password_hash, first_name=first_name,
+                                 last_name=last_name, via="invitation", ip=ip, user_agent=user_agent)
+    elif created:
         user = User(id=new_id("usr"), email=invitation.email, email_normalized=invitation.email_normalized,
                     first_name=first_name.strip(), last_name=last_name.strip(), password_hash=password_hash,
-                    is_system_owner=False, created_at=now)
+                    is_system_owner=False, created_at=now, email_verified_at=now if presented.proves_mailbox else None)
         await act_for(db, user_id=user.id)
         await _insert(db, user, errors.AccountExists("An account with this email was just created; sign in."))
+    actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
+    if presented.proves_mailbox and not user.email_verified:  # a signed-in account, now proven
+        user.email_verified_at = now
+        audit.record(db, rt, actor, "email.verified", team_id=None, target_type="user", target_id=user.id,
+                     via="invitation")
     membership = Membership(team_id=team.id, user_id=user.id, role=invitation.role, is_owner=False, created_at=now)
+    await act_for(db, team_id=team.id)
     await _insert(db, membership, errors.AlreadyMember("You are already a member of this team."))
     task_ids = await tasks_repo.existing_ids(db, team.id, invitation.task_ids)
     db.add_all([TaskAssignment(task_id=t, user_id=user.id, team_id=team.id, created_at=now)
@@ -128,16 +170,23 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
     await repo.refresh(db, invitation)
     invitation.accepted_by_user_id = user.id
 
-    actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
     if created:
         audit.record(db, rt, actor, "user.created", team_id=team.id, target_type="user", target_id=user.id,
-                     via="invitation")
+                     via="invitation", emailVerified=user.email_verified)
     audit.record(db, rt, actor, "invitation.accepted", team_id=team.id, target_type="invitation",
-                 target_id=invitation.id, role=invitation.role)
+                 target_id=invitation.id, role=invitation.role, mailToken=presented.proves_mailbox)
     audit.record(db, rt, actor, "member.added", team_id=team.id, target_type="user", target_id=user.id,
                  role=invitation.role, taskIds=sorted(task_ids))
     await db.flush()
     return Accepted(invitation=invitation, user=user, membership=membership, team=team, account_created=created)
+
+
+async def _refuse_lost_race(db: AsyncSession, rt: Runtime, invitation: Invitation) -> None:
+    """The conditional update changed nothing: say why. Another request closed the invitation,
+    or a resend rotated the token that was presented (that link is dead, as if unknown)."""
+    await repo.refresh(db, invitation)
+    rules.ensure_usable(invitation.status, invitation.expires_at, rt.clock.now())
+    raise errors.InvitationNotFound("This link was replaced by a newer invitation; use the latest email.")
 
 
 async def _ensure_still_usable(db: AsyncSession, rt: Runtime, invitation: Invitation) -> None:
@@ -159,12 +208,12 @@ async def _insert(db: AsyncSession, row, conflict: errors.TeamgateError) -> None
 async def decline(db: AsyncSession, rt: Runtime, *, token: str, ip: str | None = None,
                   user_agent: str | None = None) -> Invitation:
     """Decline by token. Raises InvitationNotFound or the 400 code of a closed invitation."""
-    invitation = await _usable(db, rt, token)
+    presented = await _usable(db, rt, token)
+    invitation = presented.invitation
     now = rt.clock.now()
     if not await repo.transition(db, invitation.id, from_statuses=(rules.PENDING,), unexpired_at=now,
-                                 status=rules.DECLINED, declined_at=now):
-        await repo.refresh(db, invitation)
-        rules.ensure_usable(invitation.status, invitation.expires_at, now)
+                                 presented_hash=presented.token_hash, status=rules.DECLINED, declined_at=now):
+        await _refuse_lost_race(db, rt, invitation)
     actor = Actor(kind="invitee", id=None, name=invitation.email, ip=ip, user_agent=user_agent)
     audit.record(db, rt, actor, "invitation.declined", team_id=invitation.team_id, target_type="invitation",
                  target_id=invitation.id, email=invitation.email)

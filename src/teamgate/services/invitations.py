@@ -28,10 +28,27 @@ MANAGE = "invitations:manage"
 
 @dataclass(frozen=True)
 class Issued:
-    """An invitation with its raw token, which exists only in this response and the email."""
+    """An invitation with its link token, which exists only in this response. Its mail token
+    exists only in the email: only that one proves the mailbox (DESIGN 4 and 10)."""
 
     invitation: Invitation
     token: str
+
+
+@dataclass(frozen=True)
+class _Secrets:
+    """A fresh pair of invitation secrets: the mail token (emailed) and the link token (returned)."""
+
+    mail: str
+    link: str
+
+    @classmethod
+    def new(cls) -> _Secrets:
+        return cls(mail=new_token(), link=new_token())
+
+    @property
+    def hashes(self) -> dict[str, bytes]:
+        return {"token_hash": hash_token(self.mail), "link_token_hash": hash_token(self.link)}
 
 
 def grantable_role(rt: Runtime, ctx: TeamContext, name: str) -> Role:
@@ -80,13 +97,15 @@ def _enqueue(db: AsyncSession, rt: Runtime, invitation: Invitation, team: Team, 
                    "invitation", team_id=team.id, invitation_id=invitation.id)
 
 
-async def _inviter_name(db: AsyncSession, ctx: TeamContext, team: Team) -> str:
-    """The name the invitee sees: the person, or for an API key the person who made it, else the team."""
-    key = ctx.actor.api_key
-    if key is None:
-        return ctx.actor.name
-    creator = await accounts_repo.user_by_id(db, key.created_by_user_id) if key.created_by_user_id else None
-    return creator.name if creator is not None else team.name
+async def _inviter(db: AsyncSession, ctx: TeamContext, team: Team) -> dict[str, str | None]:
+    """Who grants the invitation (the person or the key), and the name the invitee sees: the
+    person, or for an API key the person who made it, else the team."""
+    key, name = ctx.actor.api_key, ctx.actor.name
+    if key is not None:
+        creator = await accounts_repo.user_by_id(db, key.created_by_user_id) if key.created_by_user_id else None
+        name = creator.name if creator is not None else team.name
+    return {"invited_by_user_id": ctx.actor.user.id if ctx.actor.user else None,
+            "invited_by_api_key_id": key.id if key else None, "inviter_name": name}
 
 
 async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str, role: str,
@@ -126,14 +145,12 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
     await _check_seats(db, rt, team)
 
     days = rt.settings.invitation_ttl_days if expires_in_days is None else expires_in_days
-    token = new_token()
+    secrets = _Secrets.new()
     invitation = Invitation(
         id=new_id("inv"), team_id=team.id, email=address.display, email_normalized=address.normalized,
-        role=granted.name, task_ids=task_ids, token_hash=hash_token(token), status=rules.PENDING,
+        role=granted.name, task_ids=task_ids, **secrets.hashes, status=rules.PENDING,
         expires_at=rules.expiry(now, days), lifetime_seconds=int(timedelta(days=days).total_seconds()),
-        invited_by_user_id=ctx.actor.user.id if ctx.actor.user else None,
-        invited_by_api_key_id=ctx.actor.api_key.id if ctx.actor.api_key else None,
-        inviter_name=await _inviter_name(db, ctx, team), created_at=now, send_count=0, delivery_status="skipped",
+        **await _inviter(db, ctx, team), created_at=now, send_count=0, delivery_status="skipped",
         delivery_attempts=0)
     if send_email:  # the delivery state goes in with the row: no second write
         await rt.limits.email_to(address.normalized)
@@ -143,11 +160,11 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
         raise errors.InvitationPending(f"{address.display} already has a pending invitation.",
                                        invitationId=winner.id if winner else None) from None
     if send_email:
-        _enqueue(db, rt, invitation, team, token, resend=False)
+        _enqueue(db, rt, invitation, team, secrets.mail, resend=False)
     audit.record(db, rt, ctx.actor, "invitation.created", team_id=team.id, target_type="invitation",
                  target_id=invitation.id, email=address.display, role=granted.name, taskIds=task_ids,
                  sendEmail=send_email)
-    return Issued(invitation, token)
+    return Issued(invitation, secrets.link)
 
 
 async def get(db: AsyncSession, ctx: TeamContext, invitation_id: str) -> Invitation:
@@ -213,10 +230,11 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
         await _check_seats(db, rt, team)
     lifetime = (timedelta(days=expires_in_days) if expires_in_days is not None
                 else timedelta(seconds=invitation.lifetime_seconds))
-    token = new_token()
+    secrets = _Secrets.new()  # both old links die
+    # whoever resends becomes the inviter: the link must not hang on someone who can no longer grant it
     if not await repo.transition(db, invitation.id, from_statuses=(rules.PENDING, rules.EXPIRED),
-                                 status=rules.PENDING, token_hash=hash_token(token), expires_at=now + lifetime,
-                                 lifetime_seconds=int(lifetime.total_seconds())):
+                                 status=rules.PENDING, **secrets.hashes, expires_at=now + lifetime,
+                                 lifetime_seconds=int(lifetime.total_seconds()), **await _inviter(db, ctx, team)):
         await repo.refresh(db, invitation)
         rules.ensure_resendable(invitation.status)
     await repo.refresh(db, invitation)
@@ -224,10 +242,10 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
     if send_email:
         await rt.limits.email_to(invitation.email_normalized)
         _mark_queued(invitation, now)
-        _enqueue(db, rt, invitation, team, token, resend=True)
+        _enqueue(db, rt, invitation, team, secrets.mail, resend=True)
     audit.record(db, rt, ctx.actor, "invitation.resent", team_id=ctx.team_id, target_type="invitation",
                  target_id=invitation.id, revived=reviving, sendEmail=send_email)
-    return Issued(invitation, token)
+    return Issued(invitation, secrets.link)
 
 
 async def inviter_can_still_grant(db: AsyncSession, rt: Runtime, invitation: Invitation) -> bool:

@@ -42,7 +42,7 @@ def closed_page(request, exc: errors.TeamgateError, who):
 
 async def _render(request: Request, db, token: str, who, *, error: str | None = None, status: int = 200, **form):
     try:
-        found = await invitation_links.describe(db, runtime(request), token)
+        found = await invitation_links.describe(db, runtime(request), token, signed_in=who.user)
     except errors.TeamgateError as exc:
         if exc.code in CLOSED:
             return closed_page(request, exc, who)

@@ -16,8 +16,8 @@ router = APIRouter(prefix="/team-invitations", tags=["invitations"], dependencie
 
 
 @router.get("/validate/{token}", response_model=s.InvitationPreview)
-async def validate(token: Annotated[str, Path(max_length=128)], db: Db, rt: Rt):
-    found = await invitation_links.describe(db, rt, token)
+async def validate(token: Annotated[str, Path(max_length=128)], auth: Authenticated, db: Db, rt: Rt):
+    found = await invitation_links.describe(db, rt, token, signed_in=auth.actor.user if auth.session else None)
     i = found.invitation
     return s.InvitationPreview(
         id=i.id, email=i.email, role=i.role, status="pending", expires_at=i.expires_at,

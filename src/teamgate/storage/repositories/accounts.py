@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from teamgate.storage.models import Session, SetupToken, User
+from teamgate.storage.models import AccountToken, Session, SetupToken, User
 from teamgate.storage.scope import act_for, act_for_found, enforced
 
 
@@ -35,6 +35,11 @@ async def act_as_user_with_email(db: AsyncSession, email_normalized: str) -> Use
         return None
     await act_for(db, user_id=user_id)
     return await db.get(User, user_id)
+
+
+async def user_by_email(db: AsyncSession, email_normalized: str) -> User | None:
+    """The account with this email, if the transaction may see it (act_as_user_with_email scopes it)."""
+    return await db.scalar(select(User).where(User.email_normalized == email_normalized))
 
 
 async def is_system_owner(db: AsyncSession, user_id: str) -> bool:
@@ -63,6 +68,12 @@ async def session_by_hash(db: AsyncSession, token_hash: bytes, now: datetime) ->
 
 async def delete_session(db: AsyncSession, session_id: str) -> None:
     await db.execute(delete(Session).where(Session.id == session_id))
+
+
+async def end_everything_of(db: AsyncSession, user_id: str) -> int:
+    """End every session of a user and void their unused account tokens; the sessions ended."""
+    await db.execute(delete(AccountToken).where(AccountToken.user_id == user_id, AccountToken.used_at.is_(None)))
+    return len(list(await db.scalars(delete(Session).where(Session.user_id == user_id).returning(Session.id))))
 
 
 async def usable_setup_token(db: AsyncSession, token_hash: bytes, now: datetime) -> SetupToken | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -28,3 +30,11 @@ async def page(db: AsyncSession, team_id: str, *, limit: int, after_id: str | No
     if after_id:
         query = query.where(ApiKey.id < after_id)
     return list(await db.scalars(query.order_by(ApiKey.id.desc()).limit(limit)))
+
+
+async def revoke_made_by(db: AsyncSession, team_id: str, user_id: str, now: datetime) -> list[str]:
+    """Revoke every live key a person made in a team; the ids of those revoked."""
+    return list(await db.scalars(
+        update(ApiKey).where(ApiKey.team_id == team_id, ApiKey.created_by_user_id == user_id,
+                             ApiKey.revoked_at.is_(None))
+        .values(revoked_at=now).returning(ApiKey.id).execution_options(synchronize_session=False)))

@@ -24,7 +24,8 @@ async def by_token_hash(db: AsyncSession, token_hash: bytes) -> Invitation | Non
     if not await act_for_found(db, "SELECT id, team_id FROM teamgate_invitation_by_token(:h)", {"h": token_hash},
                                scope="team_id"):
         return None
-    return await db.scalar(select(Invitation).where(Invitation.token_hash == token_hash).options(
+    return await db.scalar(select(Invitation).where(
+        or_(Invitation.token_hash == token_hash, Invitation.link_token_hash == token_hash)).options(
         joinedload(Invitation.team, innerjoin=True), joinedload(Invitation.inviter_key),
         joinedload(Invitation.inviter_membership)))
 
@@ -79,14 +80,17 @@ async def count_pending(db: AsyncSession, team_id: str, now: datetime, *, at_mos
 
 
 async def transition(db: AsyncSession, invitation_id: str, *, from_statuses: tuple[str, ...],
-                     unexpired_at: datetime | None = None, **values) -> bool:
-    """Move an invitation only if it is still in one of `from_statuses` (and unexpired, if asked).
+                     unexpired_at: datetime | None = None, presented_hash: bytes | None = None, **values) -> bool:
+    """Move an invitation only if it is still in one of `from_statuses` (and unexpired, and
+    still behind the token presented, if asked: a resend rotates both tokens).
 
     One conditional UPDATE: of two concurrent callers exactly one sees a row changed.
     """
     query = update(Invitation).where(Invitation.id == invitation_id, Invitation.status.in_(from_statuses))
     if unexpired_at is not None:
         query = query.where(Invitation.expires_at > unexpired_at)
+    if presented_hash is not None:
+        query = query.where(or_(Invitation.token_hash == presented_hash, Invitation.link_token_hash == presented_hash))
     result = await db.execute(query.values(**values).execution_options(synchronize_session=False))
     return result.rowcount == 1
 
