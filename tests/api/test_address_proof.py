@@ -260,3 +260,18 @@ async def test_members_and_the_console_show_whose_address_is_unproven(harness):
 
     assert {m["email"]: m["emailVerified"] for m in listed} == {"owner@example.com": False, VICTIM: False}
     assert console.text.count(">unverified</span>") == 2
+
+
+async def test_someone_signed_in_opening_another_persons_emailed_link_sees_it_without_harm(harness):
+    """Looking up the invitee's account must not move the viewer's transaction off their own
+    session (on PostgreSQL its last-seen write would then find no row)."""
+    acme = await make_team(harness.rt)
+    await invite(harness.client(), await make_api_key(harness.rt, acme.id), VICTIM)
+    mailed = await mailed_token(harness, VICTIM)
+    viewer = harness.client()
+    await sign_in(viewer, acme.owner)
+    harness.clock.advance(minutes=10)  # the session's last-seen time is due for its write
+
+    assert (await validate(viewer, mailed)).json()["accountExists"] is None
+    assert (await viewer.get(f"/invite?token={mailed}")).status_code == 200
+    assert (await me(viewer)).status_code == 200

@@ -89,10 +89,11 @@ async def describe(db: AsyncSession, rt: Runtime, token: str, *, signed_in: User
     presented = await _usable(db, rt, token)
     invitation = presented.invitation
     team = await teams_repo.team_by_id(db, invitation.team_id)
-    if presented.proves_mailbox or (signed_in is not None and signed_in.email_normalized == invitation.email_normalized):
-        account_exists: bool | None = (await _existing_account(db, presented))[1]
-    else:
-        account_exists = None
+    account_exists: bool | None = None
+    if signed_in is not None:  # the invitee's own account, or someone else's (who must switch first)
+        account_exists = True if signed_in.email_normalized == invitation.email_normalized else None
+    elif presented.proves_mailbox:
+        account_exists = (await _existing_account(db, presented))[1]
     return Described(invitation=invitation, team=team,
                      tasks=await tasks_repo.by_ids(db, invitation.team_id, invitation.task_ids),
                      account_exists=account_exists)
