@@ -170,3 +170,33 @@ class TestAccountPage:
         html = (await browser.get("/account")).text
         assert "Eve Evil" not in html
         assert await count_rows(harness, AccountToken) == 0
+
+
+class TestHostileForms:
+    async def test_hostile_posts_get_a_page_never_a_server_error_and_change_nothing(self, harness, client):
+        person = await make_user(harness.rt, EMAIL)
+        csrf = csrf_of((await client.get("/forgot-password")).text)
+        browser, account_csrf = await page_signed_in(harness, person)
+        posts = [
+            (client, "/forgot-password", {"email": "a\x00@example.com", "csrf": csrf}, 200),
+            (client, "/forgot-password", {"email": "a" * 400, "csrf": csrf}, 422),
+            (client, "/reset-password", {"token": "tok\x00en", "password": NEW_PASSWORD, "csrf": csrf}, 400),
+            (client, "/reset-password", {"token": "t" * 200, "password": NEW_PASSWORD, "csrf": csrf}, 422),
+            (client, "/reset-password", {"token": "t" * 43, "password": "p" * 1000, "csrf": csrf}, 422),
+            (client, "/verify-email", {"token": "' OR 1=1--", "csrf": csrf}, 400),
+            (browser, "/account/names", {"first_name": "Ada\r\nBcc: x", "last_name": "L", "csrf": account_csrf}, 422),
+            (browser, "/account/names", {"first_name": "\u202eAda", "last_name": "L", "csrf": account_csrf}, 422),
+            (browser, "/account/sessions/end", {"session_id": "ses_\x00", "csrf": account_csrf}, 404),
+            (browser, "/account/password", {"current_password": "x", "new_password": "y" * 1000,
+                                            "csrf": account_csrf}, 422),
+        ]
+        for who, path, data, status in posts:
+            response = await who.post(path, data=data)
+            assert response.status_code == status, (path, data, response.status_code, response.text[:300])
+            assert response.headers["content-type"].startswith("text/html")
+        raw = await client.post("/reset-password", content=b"token=%ED%A0%80&password=x&csrf=" + csrf.encode(),
+                                headers={"content-type": "application/x-www-form-urlencoded"})
+        assert raw.status_code < 500
+        assert await harness.send_mail() == []
+        assert await login_status(harness, EMAIL, person.password) == 200
+        assert "Ada" not in (await browser.get("/account")).text.split("<h1>")[1].split("</h1>")[0]
