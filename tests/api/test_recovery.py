@@ -55,6 +55,14 @@ class TestAskingForAReset:
         problem(await confirm_reset(harness.client(), first), 400, "token_invalid")
         assert (await confirm_reset(harness.client(), second)).status_code == 200
 
+    async def test_the_link_comes_from_the_base_url_never_from_the_host_header(self, harness, client):
+        await make_user(harness.rt, EMAIL)
+        await client.post("/api/v1/auth/password-reset", json={"email": EMAIL},
+                          headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"})
+        [message] = await harness.send_mail()
+        assert "evil.example" not in message.text + message.html
+        assert "http://127.0.0.1:8000/reset-password?token=" in message.text
+
     async def test_unknown_fields_and_a_missing_email_are_422(self, harness, client):
         problem(await client.post("/api/v1/auth/password-reset", json={"email": EMAIL, "role": "owner"}),
                 422, "validation_error")
