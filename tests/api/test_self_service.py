@@ -193,3 +193,16 @@ class TestNotForApiKeys:
             response = await client.request(method, path, headers=headers, json=body)
             problem(response, 403, "forbidden")
             problem(await harness.client().request(method, path, json=body), 401, "unauthenticated")
+
+
+class TestShortIdleTimeouts:
+    async def test_a_session_in_use_survives_an_idle_timeout_shorter_than_the_usual_last_seen_step(self,
+                                                                                                  harness_with):
+        harness = await harness_with(session_idle_hours=0.05)  # three minutes
+        person = await make_user(harness.rt, EMAIL)
+        client, _ = await signed_in(harness, person)
+        for _ in range(5):  # used every two minutes: never idle three
+            harness.clock.advance(minutes=2)
+            assert (await client.get("/api/v1/me")).status_code == 200
+        harness.clock.advance(minutes=3, seconds=1)
+        problem(await client.get("/api/v1/me"), 401, "unauthenticated")

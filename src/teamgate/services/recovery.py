@@ -24,6 +24,7 @@ from teamgate.services.password_rules import new_password_problem
 from teamgate.storage.models import AccountToken, User
 from teamgate.storage.repositories import account_tokens as repo
 from teamgate.storage.repositories import accounts as accounts_repo
+from teamgate.storage.scope import act_for
 
 RESET = "password_reset"
 VERIFY = "verify_email"
@@ -103,9 +104,11 @@ async def confirm_password_reset(db: AsyncSession, rt: Runtime, *, token: str, p
 async def send_verification(db: AsyncSession, rt: Runtime, user: User) -> None:
     """Email `user` a link that proves the address (TEAMGATE_EMAIL_VERIFICATION_TTL_HOURS); their
     older verification links die. Does nothing when the address is already verified. In the
-    caller's transaction; counts no rate limit (routes that let a person ask do that)."""
+    caller's transaction, which this scopes to `user` (the link row is theirs under row-level
+    security); counts no rate limit (routes that let a person ask do that)."""
     if user.email_verified:
         return
+    await act_for(db, user_id=user.id)
     await _issue(db, rt, user, VERIFY, timedelta(hours=rt.settings.email_verification_ttl_hours))
 
 
