@@ -3,8 +3,11 @@ stable code (never a 500), sends no mail and leaves the database byte for byte a
 
 from __future__ import annotations
 
-from tests.api.test_hostile_input import (API, HOSTILE_EMAILS, HOSTILE_TEXT, MB, NOT_TEXT_PROBLEMS, WRONG_TYPES,
-                                          Case, json_cases, smuggled, sweep, text_cases, world)  # noqa: F401
+from tests.api import test_hostile_input
+from tests.api.test_hostile_input import (API, HOSTILE_EMAILS, MB, NOT_TEXT_PROBLEMS, WRONG_TYPES, Case, json_cases,
+                                          smuggled, sweep, text_cases)
+
+world = test_hostile_input.world  # the fixture: a team, its owner signed in, and the database as it stands
 
 TOKEN = "t" * 43
 STRONG = "a fine new passphrase"

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from teamgate.storage.models import AccountToken, OutboxMessage
 from tests.factories import count_rows, make_user, problem, sign_in
-from tests.recovery_helpers import (NEW_PASSWORD, VERIFY_LINK, actions_for, ask_reset, confirm_reset,
-                                    login_status, mailed_tokens, mark_verified, reset_token, verified_at)
+from tests.recovery_helpers import (NEW_PASSWORD, VERIFY_LINK, actions_for, ask_reset, confirm_reset, login_status,
+                                    mailed_tokens, mark_verified, reset_token, verified_at)
 
 EMAIL = "rosa@example.com"
 

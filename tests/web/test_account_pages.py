@@ -7,8 +7,7 @@ import re
 
 from teamgate.storage.models import AccountToken
 from tests.factories import count_rows, make_user, sign_in
-from tests.recovery_helpers import (NEW_PASSWORD, RESET_LINK, VERIFY_LINK, login_status, mailed_tokens,
-                                    verified_at)
+from tests.recovery_helpers import (NEW_PASSWORD, RESET_LINK, VERIFY_LINK, login_status, mailed_tokens, verified_at)
 
 EMAIL = "nora@example.com"
 PAGE_HEADERS = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "cache-control": "no-store"}
@@ -153,7 +152,7 @@ class TestAccountPage:
         assert changed.status_code == 200 and "Your password is changed" in changed.text
         assert (await other.get("/api/v1/me")).status_code == 401
         await sign_in(other, person.__class__(person.id, EMAIL, NEW_PASSWORD))
-        other_id = [s["id"] for s in (await other.get("/api/v1/me/sessions")).json()["data"] if s["current"]][0]
+        other_id = next(s["id"] for s in (await other.get("/api/v1/me/sessions")).json()["data"] if s["current"])
         ended = await browser.post("/account/sessions/end", data={"csrf": csrf, "session_id": other_id})
         assert ended.status_code == 200 and "That session is signed out" in ended.text
         assert (await other.get("/api/v1/me")).status_code == 401

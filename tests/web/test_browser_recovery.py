@@ -10,7 +10,10 @@ import httpx
 import pytest
 
 from tests.live import Service
-from tests.web.test_browser import SCREENSHOTS, browser, person, wait_for  # noqa: F401  (fixtures)
+from tests.web import test_browser
+from tests.web.test_browser import SCREENSHOTS, wait_for
+
+browser, person = test_browser.browser, test_browser.person  # the fixtures: one Chromium, one context per person
 
 EMAIL = "ada@example.com"
 OLD, NEW = "ada's first passphrase", "ada's brand new passphrase"
