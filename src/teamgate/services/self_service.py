@@ -15,14 +15,21 @@ from teamgate.services import accounts, audit
 from teamgate.services.context import Actor
 from teamgate.services.password_rules import new_password_problem
 from teamgate.services.recovery import RESET
-from teamgate.storage.models import Session
+from teamgate.storage.models import Session, User
 from teamgate.storage.repositories import account_tokens as repo
+
+
+def _me(actor: Actor) -> User:
+    """The person acting; an API key or the system has no account to look after."""
+    if actor.user is None:
+        raise errors.Forbidden("This is for signed-in people, not API keys.")
+    return actor.user
 
 
 async def rename(db: AsyncSession, rt: Runtime, actor: Actor, *, first_name: str | None = None,
                  last_name: str | None = None) -> None:
     """Change the caller's first and/or last name. Raises ValidationFailed."""
-    user = actor.user
+    user = _me(actor)
     changes = {k: v for k, v in (("firstName", first_name), ("lastName", last_name)) if v is not None}
     for field, value in changes.items():
         if problem := name_problem(value):
@@ -40,7 +47,7 @@ async def change_password(db: AsyncSession, rt: Runtime, actor: Actor, session: 
                           new_password: str) -> int:
     """Set a new password, given the current one; ends the account's other sessions and unused
     reset links (whoever held them loses them). Returns how many sessions ended. Raises ValidationFailed."""
-    user = actor.user
+    user = _me(actor)
     if not await rt.passwords.verify(user.password_hash, current_password):
         raise errors.ValidationFailed("currentPassword", "is not your current password")
     if problem := new_password_problem(new_password, user):
@@ -56,19 +63,20 @@ async def change_password(db: AsyncSession, rt: Runtime, actor: Actor, session: 
 async def sessions(db: AsyncSession, rt: Runtime, actor: Actor) -> list[Session]:
     """The caller's live sessions (neither past their lifetime nor idle too long), most recent first."""
     now = rt.clock.now()
-    return await repo.live_sessions(db, actor.user.id, now=now, seen_after=accounts.idle_cutoff(rt))
+    return await repo.live_sessions(db, _me(actor).id, now=now, seen_after=accounts.idle_cutoff(rt))
 
 
 async def end_session(db: AsyncSession, rt: Runtime, actor: Actor, session_id: str) -> None:
     """Sign one of the caller's sessions out. Raises NotFound (also for another person's session)."""
-    if not is_id(session_id) or not await repo.end_session_of(db, actor.user.id, session_id):
+    if not is_id(session_id) or not await repo.end_session_of(db, _me(actor).id, session_id):
         raise errors.NotFound("You have no such session.")
     audit.record(db, rt, actor, "session.ended", team_id=None, target_type="session", target_id=session_id)
 
 
 async def end_all_sessions(db: AsyncSession, rt: Runtime, actor: Actor) -> int:
     """Sign the caller out everywhere, this session included. Returns how many ended."""
-    ended = await repo.end_sessions(db, actor.user.id)
-    audit.record(db, rt, actor, "session.ended_all", team_id=None, target_type="user", target_id=actor.user.id,
+    user = _me(actor)
+    ended = await repo.end_sessions(db, user.id)
+    audit.record(db, rt, actor, "session.ended_all", team_id=None, target_type="user", target_id=user.id,
                  sessionsEnded=ended)
     return ended
