@@ -11,8 +11,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from teamgate import __version__
 from teamgate.api import errors
 from teamgate.api.openapi import PROBLEM_RESPONSES, DocumentedErrorsFastAPI
-from teamgate.api.routes import (api_keys, audit, auth, health, invitation_links, invitations, metrics, tasks,
-                                 teams)
+from teamgate.api.routes import (api_keys, audit, auth, health, invitation_links, invitations, metrics, recovery,
+                                 self_service, tasks, teams)
 from teamgate.config import Settings
 from teamgate.logs import configure as configure_logs
 from teamgate.email.dispatcher import Dispatcher
@@ -43,8 +43,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.rt = rt
     app.state.runs_dispatcher = run_dispatcher
     errors.install(app)
-    for router in (auth.router, teams.router, tasks.router, api_keys.router, audit.router,
-                   invitation_links.router, invitations.router):
+    for router in (auth.router, recovery.router, self_service.router, teams.router, tasks.router, api_keys.router,
+                   audit.router, invitation_links.router, invitations.router):
         app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES)
     app.include_router(health.router)
     app.include_router(metrics.router)

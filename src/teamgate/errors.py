@@ -42,6 +42,9 @@ SeatLimitReached = _error("SeatLimitReached", "seat_limit_reached", "Seat limit 
 PendingLimitReached = _error("PendingLimitReached", "pending_limit_reached", "Too many pending invitations")
 ServiceUnavailable = _error("ServiceUnavailable", "service_unavailable", "Service unavailable")
 RateLimited = _error("RateLimited", "rate_limited", "Too many requests")
+# a password-reset or verification link that is unknown, used, expired or for the other purpose
+TokenInvalid = _error("TokenInvalid", "token_invalid", "Invalid or expired link")
+EmailAlreadyVerified = _error("EmailAlreadyVerified", "email_already_verified", "Email address already verified")
 
 
 class ValidationFailed(TeamgateError):

@@ -31,6 +31,8 @@ class RateLimits:
         self._invitations_per_inviter = parse(settings.rate_limit_invitations_per_inviter)
         self._emails_per_recipient = parse(settings.rate_limit_emails_per_recipient)
         self._resends_per_invitation = parse(settings.rate_limit_resends_per_invitation)
+        self._account_emails_per_address = parse(settings.rate_limit_account_emails_per_address)
+        self._account_emails_per_ip = parse(settings.rate_limit_account_emails_per_ip)
 
     async def sign_in(self, ip: str | None, email_normalized: str) -> None:
         """Password guessing: per address (slows a spray) and per account (stops a focused guess)."""
@@ -52,6 +54,12 @@ class RateLimits:
 
     async def resend(self, invitation_id: str) -> None:
         await self._hit(self._resends_per_invitation, "resend", invitation_id)
+
+    async def account_email(self, ip: str | None, email_normalized: str) -> None:
+        """Password-reset and verification emails: nobody can flood a mailbox (per address, counted
+        whether or not an account has it, so the limit reveals nothing) or spray many (per client)."""
+        await self._hit(self._account_emails_per_ip, "account-email-ip", ip or "-")
+        await self._hit(self._account_emails_per_address, "account-email-address", email_normalized)
 
     async def _hit(self, limit: RateLimitItem, *key: str) -> None:
         if await self._limiter.hit(limit, *key):

@@ -32,7 +32,7 @@ import httpx
 import pytest
 
 from teamgate import errors
-from tests.factories import (Team, add_member, dump_database, key_headers, make_api_key, make_team, problem,
+from tests.factories import (PASSWORD, Team, add_member, dump_database, key_headers, make_api_key, make_team, problem,
                              sign_in)
 
 API = "/api/v1"
@@ -209,6 +209,20 @@ async def a_new_owner(world: World) -> Prepared:
     return None, {"userId": await fresh_member(world)}
 
 
+async def fresh_owner_session(world: World) -> str:
+    """A session of our owner's: the owner may end it; anyone else's attempt is someone else's session."""
+    from teamgate.services import accounts
+    from teamgate.storage.db import unit_of_work
+    from teamgate.storage.models import User
+    from teamgate.storage.scope import act_for
+
+    rt = world.harness.rt
+    async with unit_of_work(rt.sessions) as db:
+        await act_for(db, user_id=world.team.owner.id)
+        signed_in = await accounts.start_session(db, rt, await db.get(User, world.team.owner.id))
+    return signed_in.session.id
+
+
 # --- the routes ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -241,6 +255,15 @@ class Route:
 ROUTES = [
     Route("POST", "/auth/logout", SIGNED_IN),
     Route("GET", "/me", SIGNED_IN),
+    Route("PATCH", "/me", SIGNED_IN, body(lambda w: {"firstName": w.unique("Renamed ")})),
+    # our admin's password change and sign-out everywhere end its other session, the one used without the header
+    Route("POST", "/me/password", SIGNED_IN, body(lambda w: {"currentPassword": PASSWORD, "newPassword": PASSWORD}),
+          exceptions={"admin_without_csrf": UNAUTHENTICATED}),
+    Route("POST", "/auth/logout-all", SIGNED_IN, exceptions={"admin_without_csrf": UNAUTHENTICATED}),
+    Route("GET", "/me/sessions", SIGNED_IN),
+    Route("DELETE", "/me/sessions/{id}", SIGNED_IN, target(fresh_owner_session),  # only the owner's own is found
+          exceptions={"member": NOT_FOUND, "admin": NOT_FOUND, "stranger": NOT_FOUND}),
+    Route("POST", "/me/verify-email", SIGNED_IN),
     Route("PUT", "/me/active-team", SIGNED_IN, body(lambda w: {"teamId": w.team.id}),
           exceptions={"stranger": NOT_FOUND}),  # choosing a team you are not in
     Route("POST", "/teams", SIGNED_IN, body(lambda w: {"name": w.unique("Team ")})),
@@ -269,7 +292,9 @@ ROUTES = [
 
 # The routes anyone may call: the matrix has nothing to refuse there.
 PUBLIC = {"POST /api/v1/auth/login", "POST /api/v1/setup", "GET /api/v1/team-invitations/validate/{id}",
-          "POST /api/v1/team-invitations/accept", "POST /api/v1/team-invitations/decline"}
+          "POST /api/v1/team-invitations/accept", "POST /api/v1/team-invitations/decline",
+          "POST /api/v1/auth/password-reset", "POST /api/v1/auth/password-reset/confirm",
+          "POST /api/v1/auth/verify-email"}
 
 
 # --- the check ------------------------------------------------------------------------------------

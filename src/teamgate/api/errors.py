@@ -17,12 +17,12 @@ log = logging.getLogger("teamgate.api")
 
 STATUS = {
     "bad_request": 400, "invitation_expired": 400, "invitation_accepted": 400, "invitation_revoked": 400,
-    "invitation_declined": 400,
+    "invitation_declined": 400, "token_invalid": 400,
     "unauthenticated": 401, "invalid_credentials": 401,
     "forbidden": 403, "role_not_allowed": 403, "email_mismatch": 403, "csrf_failed": 403,
     "not_found": 404, "invitation_not_found": 404, "method_not_allowed": 405,
     "already_member": 409, "invitation_pending": 409, "invitation_not_pending": 409, "account_exists": 409,
-    "seat_limit_reached": 409, "pending_limit_reached": 409,
+    "seat_limit_reached": 409, "pending_limit_reached": 409, "email_already_verified": 409,
     "validation_error": 422, "rate_limited": 429, "service_unavailable": 503, "internal_error": 500,
 }
 HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",

@@ -47,12 +47,13 @@ def _problem_response(description: str, *, retry_after: bool = False) -> dict[st
 # The error responses every /api/v1 route shares (applied where the routers are included).
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _problem_response("`bad_request` (malformed JSON, no current team) or a closed invitation: "
-                           "`invitation_expired`, `invitation_accepted`, `invitation_revoked`, `invitation_declined`."),
+                           "`invitation_expired`, `invitation_accepted`, `invitation_revoked`, `invitation_declined`; "
+                           "`token_invalid` (a password-reset or verification link unknown, used or expired)."),
     401: _problem_response("`unauthenticated` or `invalid_credentials`."),
     403: _problem_response("`forbidden`, `role_not_allowed`, `email_mismatch` or `csrf_failed`."),
     404: _problem_response("`not_found` or `invitation_not_found` (another team's resources are 404 too)."),
     409: _problem_response("`already_member`, `invitation_pending`, `invitation_not_pending`, `account_exists`, "
-                           "`seat_limit_reached`, ..."),
+                           "`seat_limit_reached`, `email_already_verified`, ..."),
     422: _problem_response("`validation_error`, with field errors."),
     429: _problem_response("`rate_limited`.", retry_after=True),
     503: _problem_response("`service_unavailable`: the database is not answering; nothing was changed.",

@@ -101,8 +101,10 @@ class Dispatcher:
     async def _record(self, claim_id: str, claimed: list[Claimed], outcomes: dict[str, Outcome]) -> None:
         now = self.rt.clock.now()
         async with unit_of_work(self.rt.sessions) as db:
-            for c in claimed:
-                await act_for(db, team_id=c.team_id)  # each message is recorded within its own team's walls
+            # account mail (no team) first, while the transaction acts for no team: only then may it
+            # be updated (migration 0006); each team's message is recorded within its own team's walls
+            for c in sorted(claimed, key=lambda c: c.team_id is not None):
+                await act_for(db, team_id=c.team_id)
                 if c.message is not None and c.id not in outcomes:  # never attempted: we are stopping
                     await repo.release(db, c.id, claim_id, now)
                     continue

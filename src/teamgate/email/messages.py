@@ -1,6 +1,7 @@
 """Emails rendered from Jinja2 templates: HTML autoescaped, subjects kept to one line.
 
-Operators can override any template (`invitation`, `resend`: `.txt`, `.html`, `_subject.txt`)
+Operators can override any template (`invitation`, `resend`, `password_reset`, `verify_email`:
+`.txt`, `.html`, `_subject.txt`)
 by putting a file of the same name in TEAMGATE_TEMPLATES_DIR.
 """
 
@@ -53,3 +54,9 @@ class Templates:
         return self.render("resend" if resend else "invitation", product=product, team=team, inviter=inviter,
                            role=role, url=url, lifetime=describe_lifetime(expires_at, now),
                            expires_utc=expires_at.strftime("%Y-%m-%d %H:%M UTC"))
+
+    def account_link(self, purpose: str, *, product: str, name: str, email: str, url: str, expires_at: datetime,
+                     now: datetime) -> Rendered:
+        """A password-reset (`password_reset`) or address-verification (`verify_email`) email."""
+        return self.render(purpose, product=product, person=name, email=email, url=url,
+                           lifetime=describe_lifetime(expires_at, now))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,10 +92,21 @@ async def login(db: AsyncSession, rt: Runtime, *, email: str, password: str, ip:
     return signed_in
 
 
+def idle_cutoff(rt: Runtime) -> datetime:
+    """A session last seen before this has been idle too long (TEAMGATE_SESSION_IDLE_HOURS) and is dead.
+    last_seen_at moves only every few minutes (see resolve_session), so the timeout is that precise."""
+    return rt.clock.now() - timedelta(hours=rt.settings.session_idle_hours)
+
+
 async def resolve_session(db: AsyncSession, rt: Runtime, token: str) -> tuple[Session, User] | None:
+    """The live session behind a cookie: within its absolute lifetime and not idle too long."""
     found = await repo.session_by_hash(db, hash_token(token), rt.clock.now()) if 0 < len(token) <= 128 else None
-    if found is not None and rt.clock.now() - found[0].last_seen_at > LAST_SEEN_PRECISION:
-        found[0].last_seen_at = rt.clock.now()  # a write every few minutes, not on every request
+    if found is not None and found[0].last_seen_at <= idle_cutoff(rt):
+        return None  # ended by idleness; upkeep purges it once its lifetime is over
+    # a write every few minutes, not on every request; more often only if the idle timeout is that short
+    precision = min(LAST_SEEN_PRECISION, timedelta(hours=rt.settings.session_idle_hours) / 4)
+    if found is not None and rt.clock.now() - found[0].last_seen_at > precision:
+        found[0].last_seen_at = rt.clock.now()
     return found
 
 

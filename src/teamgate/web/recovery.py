@@ -1,0 +1,116 @@
+"""`/forgot-password`, `/reset-password` and `/verify-email`: the pages of DESIGN 10's links.
+
+GET never changes state (mail scanners prefetch links): it only shows the form; the POST uses
+the link. The forgot-password answer is the same whether or not an account has the address."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request
+
+from teamgate import errors
+from teamgate.api.deps import client_ip, runtime, token_use_limit
+from teamgate.api.routes.common import set_session_cookie
+from teamgate.api.routes.recovery import ask_for_reset
+from teamgate.services import recovery, teams
+from teamgate.storage.db import unit_of_work
+from teamgate.web.common import form_token, page, posted_by, redirect, viewer
+
+router = APIRouter(include_in_schema=False)
+Csrf = Annotated[str, Form(max_length=128)]
+LinkToken = Annotated[str, Query(max_length=128)]
+FormToken = Annotated[str, Form(max_length=128)]
+
+
+async def _look(request: Request, token: str, check) -> tuple:
+    """Who is looking, and the account the link is for (None when the link is unusable)."""
+    rt = runtime(request)
+    async with unit_of_work(rt.sessions) as db:
+        who = await viewer(db, request)
+        try:
+            return who, await check(db, rt, token)
+        except errors.TokenInvalid:
+            return who, None
+
+
+def _link_invalid(request: Request, who, what: str):
+    return page(request, "link_invalid.html", status=400, viewer=who, what=what)
+
+
+@router.get("/forgot-password")
+async def forgot_form(request: Request):
+    async with unit_of_work(runtime(request).sessions) as db:
+        who = await viewer(db, request)
+    return page(request, "forgot_password.html", csrf=form_token(request, who), email="", error=None, viewer=who)
+
+
+@router.post("/forgot-password")
+async def forgot(request: Request, email: Annotated[str, Form(max_length=320)], csrf: Csrf = ""):
+    rt = runtime(request)
+    who = await posted_by(request, csrf)
+    background = BackgroundTasks()
+    try:
+        await ask_for_reset(request, rt, email, background)
+    except errors.RateLimited as exc:
+        return page(request, "forgot_password.html", status=429, csrf=form_token(request, who), email=email,
+                    error=exc.detail, viewer=who)
+    response = page(request, "forgot_password_sent.html", email=email, viewer=who,
+                    minutes=round(rt.settings.password_reset_ttl_minutes))
+    response.background = background  # the address is looked up after this page has gone
+    return response
+
+
+@router.get("/reset-password", dependencies=[Depends(token_use_limit)])
+async def reset_form(request: Request, token: LinkToken = ""):
+    who, user = await _look(request, token, recovery.check_reset_link)
+    if user is None:
+        return _link_invalid(request, who, "password-reset")
+    return page(request, "reset_password.html", csrf=form_token(request, who), token=token, email=user.email,
+                error=None, viewer=who)
+
+
+@router.post("/reset-password", dependencies=[Depends(token_use_limit)])
+async def reset(request: Request, token: FormToken, password: Annotated[str, Form(max_length=256)], csrf: Csrf = ""):
+    rt = runtime(request)
+    who = await posted_by(request, csrf)
+    try:
+        async with unit_of_work(rt.sessions) as db:
+            signed_in = await recovery.confirm_password_reset(db, rt, token=token, password=password,
+                                                              ip=client_ip(request),
+                                                              user_agent=request.headers.get("user-agent"))
+            mine = await teams.mine(db, signed_in.user)
+            if mine:
+                signed_in.session.active_team_id = mine[0][0].id
+    except errors.TokenInvalid:
+        return _link_invalid(request, who, "password-reset")
+    except errors.ValidationFailed as exc:
+        _, user = await _look(request, token, recovery.check_reset_link)
+        return page(request, "reset_password.html", status=422, csrf=form_token(request, who), token=token,
+                    email=user.email if user else "", error=f"The password {exc.detail}.", viewer=who)
+    response = redirect("/account?done=password-reset")
+    set_session_cookie(response, rt, signed_in.token)
+    return response
+
+
+@router.get("/verify-email", dependencies=[Depends(token_use_limit)])
+async def verify_form(request: Request, token: LinkToken = ""):
+    who, user = await _look(request, token, recovery.check_verification_link)
+    if user is None:
+        return _link_invalid(request, who, "verification")
+    return page(request, "verify_email.html", csrf=form_token(request, who), token=token, email=user.email,
+                viewer=who)
+
+
+@router.post("/verify-email", dependencies=[Depends(token_use_limit)])
+async def verify(request: Request, token: FormToken, csrf: Csrf = ""):
+    rt = runtime(request)
+    who = await posted_by(request, csrf)
+    try:
+        async with unit_of_work(rt.sessions) as db:
+            user = await recovery.confirm_verification(db, rt, token=token, ip=client_ip(request),
+                                                       user_agent=request.headers.get("user-agent"))
+    except errors.TokenInvalid:
+        return _link_invalid(request, who, "verification")
+    return page(request, "message.html", title="Address verified",
+                message=f"{user.email} is now verified. Thank you.", viewer=who)
