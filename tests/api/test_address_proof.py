@@ -17,6 +17,7 @@ from teamgate.storage.repositories import invitations as repo
 from teamgate.storage.scope import act_for
 from tests.factories import (NEW_PERSON, add_member, invite, key_headers, make_api_key, make_team, mailed_token,
                              problem, sign_in)
+from tests.recovery_helpers import ask_reset, confirm_reset, mailed_tokens
 
 VICTIM = "victim@example.com"
 OWNER_OF_MAILBOX = {"password": "the real owner's passphrase", "firstName": "Vera", "lastName": "Victim"}
@@ -275,3 +276,35 @@ async def test_someone_signed_in_opening_another_persons_emailed_link_sees_it_wi
     assert (await validate(viewer, mailed)).json()["accountExists"] is None
     assert (await viewer.get(f"/invite?token={mailed}")).status_code == 200
     assert (await me(viewer)).status_code == 200
+
+
+async def test_an_account_made_with_the_link_token_is_emailed_a_link_that_verifies_it(harness):
+    acme = await make_team(harness.rt)
+    by_link = await invite(harness.client(), await make_api_key(harness.rt, acme.id), VICTIM, sendEmail=False)
+    person = harness.client()
+    assert (await accept(person, by_link["token"], **NEW_PERSON)).json()["user"]["emailVerified"] is False
+
+    [mail] = await harness.send_mail()
+    assert mail.recipient == VICTIM and "/verify-email?token=" in mail.text
+    token = mail.text.split("/verify-email?token=", 1)[1].split()[0]
+    verified = await harness.client().post("/api/v1/auth/verify-email", json={"token": token})
+
+    assert verified.status_code == 200, verified.text
+    assert (await me(person)).json()["user"]["emailVerified"] is True
+
+
+async def test_a_password_reset_reclaims_a_squatted_account_and_revokes_what_the_squatter_made(harness):
+    den, squatter, backdoor = await squat(harness)
+    await harness.send_mail()  # the squatter's verification email went to the real mailbox, unused
+    assert (await ask_reset(harness.client(), VICTIM)).status_code == 202
+    [token] = await mailed_tokens(harness, to=VICTIM)
+
+    vera = harness.client()
+    reset = await confirm_reset(vera, token, OWNER_OF_MAILBOX["password"])
+
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["user"]["emailVerified"] is True
+    assert (await me(squatter)).status_code == 401
+    assert (await harness.client().get("/api/v1/team", headers=key_headers(backdoor))).status_code == 401
+    assert ("account.reclaimed", {"via": "password_reset", "sessionsEnded": 1, "apiKeysRevoked": 1}) in \
+        await audit_actions(harness)

@@ -18,6 +18,7 @@ from teamgate.runtime import Runtime
 from teamgate.services import audit
 from teamgate.services.context import Actor
 from teamgate.storage.models import Session, SetupToken, User
+from teamgate.storage.repositories import account_tokens as tokens_repo
 from teamgate.storage.repositories import accounts as repo
 from teamgate.storage.repositories import api_keys as keys_repo
 from teamgate.storage.repositories import teams as teams_repo
@@ -147,18 +148,21 @@ async def complete_setup(db: AsyncSession, rt: Runtime, *, token: str, email: st
 async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash: str, via: str,
                     first_name: str | None = None, last_name: str | None = None, ip: str | None = None,
                     user_agent: str | None = None) -> None:
-    """The mailbox owner wins (DESIGN 10): whoever proved control of the address gets the
-    account. New password (and names, if given), address verified, and everything the previous
-    holder of the password could still use is ended: sessions, unused account links, and the
-    API keys the account made. Memberships stay: they belong to the address that was invited."""
+    """Whoever proved control of the mailbox gets the account (DESIGN 10): a new password (and
+    names, if given), the address verified, and every session and unused account link ended.
+    Taking over an unverified account (`account.reclaimed`) also revokes the API keys it made,
+    since whoever held it before may have been a squatter; its memberships stay, as they belong
+    to the address that was invited. On a verified account this is a password reset."""
     now = rt.clock.now()
     was_verified = user.email_verified
     await act_for(db, user_id=user.id)
     user.password_hash = password_hash
     if first_name and last_name:
         user.first_name, user.last_name = first_name.strip(), last_name.strip()
-    user.email_verified_at = now
-    sessions = await repo.end_everything_of(db, user.id)
+    if not was_verified:
+        user.email_verified_at = now
+    sessions = await tokens_repo.end_sessions(db, user.id)
+    await tokens_repo.retire(db, user.id, now)
     actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
     keys = 0
     if not was_verified:

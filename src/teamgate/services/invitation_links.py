@@ -18,7 +18,7 @@ from teamgate.domain.ids import new_id
 from teamgate.domain.passwords import password_problem
 from teamgate.domain.tokens import hash_token
 from teamgate.runtime import Runtime
-from teamgate.services import accounts, audit
+from teamgate.services import accounts, audit, recovery
 from teamgate.services.context import Actor
 from teamgate.services.invitations import inviter_can_still_grant
 from teamgate.storage.models import Invitation, Membership, Task, Team, TaskAssignment, User
@@ -157,6 +157,7 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
                     is_system_owner=False, created_at=now, email_verified_at=now if presented.proves_mailbox else None)
         await act_for(db, user_id=user.id)
         await _insert(db, user, errors.AccountExists("An account with this email was just created; sign in."))
+        await recovery.send_verification(db, rt, user)  # made with the link token: ask the mailbox
     actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
     if presented.proves_mailbox and not user.email_verified:  # a signed-in account, now proven
         user.email_verified_at = now

@@ -87,17 +87,11 @@ async def confirm_password_reset(db: AsyncSession, rt: Runtime, *, token: str, p
     now = rt.clock.now()
     if not await repo.claim(db, link.id, now):  # a concurrent confirm won
         raise errors.TokenInvalid("This link is unknown, used or expired. Ask for a new one.")
-    reclaimed = not user.email_verified
-    user.password_hash = password_hash
-    if reclaimed:
-        user.email_verified_at = now
-    ended = await repo.end_sessions(db, user.id)
-    await repo.retire(db, user.id, now)
-    actor = _person(user, ip, user_agent)
-    audit.record(db, rt, actor, "account.reclaimed" if reclaimed else "password.reset", team_id=None,
-                 target_type="user", target_id=user.id, sessionsEnded=ended)
+    await accounts.take_over(db, rt, user, password_hash=password_hash, via="password_reset", ip=ip,
+                             user_agent=user_agent)
     signed_in = await accounts.start_session(db, rt, user, ip=ip, user_agent=user_agent)
-    audit.record(db, rt, actor, "session.created", team_id=None, target_type="user", target_id=user.id)
+    audit.record(db, rt, _person(user, ip, user_agent), "session.created", team_id=None, target_type="user",
+                 target_id=user.id)
     return signed_in
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from teamgate.storage.models import AccountToken, Session, SetupToken, User
+from teamgate.storage.models import Session, SetupToken, User
 from teamgate.storage.scope import act_for, act_for_found, enforced
 
 
@@ -68,12 +68,6 @@ async def session_by_hash(db: AsyncSession, token_hash: bytes, now: datetime) ->
 
 async def delete_session(db: AsyncSession, session_id: str) -> None:
     await db.execute(delete(Session).where(Session.id == session_id))
-
-
-async def end_everything_of(db: AsyncSession, user_id: str) -> int:
-    """End every session of a user and void their unused account tokens; the sessions ended."""
-    await db.execute(delete(AccountToken).where(AccountToken.user_id == user_id, AccountToken.used_at.is_(None)))
-    return len(list(await db.scalars(delete(Session).where(Session.user_id == user_id).returning(Session.id))))
 
 
 async def usable_setup_token(db: AsyncSession, token_hash: bytes, now: datetime) -> SetupToken | None:
