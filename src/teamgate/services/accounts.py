@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+
+import anyio
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +15,7 @@ from teamgate import errors
 from teamgate.domain.emails import normalize_email, parse_email
 from teamgate.domain.text import name_problem, text_problem
 from teamgate.domain.ids import new_id
-from teamgate.domain.passwords import password_problem
+from teamgate.domain.passwords import password_problem, person_inputs
 from teamgate.domain.tokens import derive, hash_token, new_token
 from teamgate.runtime import Runtime
 from teamgate.services import audit
@@ -37,6 +40,16 @@ def csrf_token(rt: Runtime, session_token: str) -> str:
     return derive(rt.settings.secret, "csrf", session_token)
 
 
+async def check_password(rt: Runtime, password: str, *, email: str | None, first_name: str | None,
+                         last_name: str | None, field: str = "password") -> None:
+    """Raises ValidationFailed unless zxcvbn, told who the person is, scores the password high enough.
+    The estimate is tens of milliseconds of pure Python: in a thread, so other requests keep moving."""
+    judge = partial(password_problem, password, min_score=rt.settings.password_min_score,
+                    user_inputs=person_inputs(email=email, first_name=first_name, last_name=last_name))
+    if problem := await anyio.to_thread.run_sync(judge):
+        raise errors.ValidationFailed(field, problem)
+
+
 async def create_user(db: AsyncSession, rt: Runtime, actor: Actor, *, email: str, first_name: str, last_name: str,
                       password: str, system_owner: bool = False) -> User:
     """Raises ValidationFailed (email, names, weak password) or AccountExists."""
@@ -47,8 +60,7 @@ async def create_user(db: AsyncSession, rt: Runtime, actor: Actor, *, email: str
     for field, value in (("firstName", first_name), ("lastName", last_name)):
         if problem := name_problem(value):
             raise errors.ValidationFailed(field, problem)
-    if problem := password_problem(password):
-        raise errors.ValidationFailed("password", problem)
+    await check_password(rt, password, email=address.display, first_name=first_name, last_name=last_name)
     if await repo.email_taken(db, address.normalized):
         raise errors.AccountExists(f"An account for {address.display} already exists.")
     user = User(id=new_id("usr"), email=address.display, email_normalized=address.normalized,

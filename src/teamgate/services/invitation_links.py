@@ -15,10 +15,10 @@ from teamgate import errors
 from teamgate.domain import invitation as rules
 from teamgate.domain.text import name_problem
 from teamgate.domain.ids import new_id
-from teamgate.domain.passwords import password_problem
 from teamgate.domain.tokens import hash_token
 from teamgate.runtime import Runtime
 from teamgate.services import audit
+from teamgate.services.accounts import check_password
 from teamgate.services.context import Actor
 from teamgate.services.invitations import inviter_can_still_grant
 from teamgate.storage.models import Invitation, Membership, Task, Team, TaskAssignment, User
@@ -68,15 +68,15 @@ async def describe(db: AsyncSession, rt: Runtime, token: str) -> Described:
                      account_exists=await accounts_repo.email_taken(db, invitation.email_normalized))
 
 
-def _new_person_problems(password: str | None, first_name: str | None, last_name: str | None) -> None:
+async def _new_person_problems(rt: Runtime, email: str, password: str | None, first_name: str | None,
+                               last_name: str | None) -> None:
     for field, value in (("firstName", first_name), ("lastName", last_name), ("password", password)):
         if not value or not value.strip():
             raise errors.ValidationFailed(field, "is required to create your account")
     for field, value in (("firstName", first_name), ("lastName", last_name)):
         if problem := name_problem(value):
             raise errors.ValidationFailed(field, problem)
-    if problem := password_problem(password):
-        raise errors.ValidationFailed("password", problem)
+    await check_password(rt, password, email=email, first_name=first_name, last_name=last_name)
 
 
 async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User | None, password: str | None = None,
@@ -97,7 +97,7 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
         raise errors.AccountExists("An account with this email exists: sign in, then accept the invitation.")
     else:
         user = None
-        _new_person_problems(password, first_name, last_name)
+        await _new_person_problems(rt, invitation.email, password, first_name, last_name)
         password_hash = await rt.passwords.hash(password)
     if user is not None and await teams_repo.membership(db, invitation.team_id, user.id):
         await _ensure_still_usable(db, rt, invitation)
