@@ -28,3 +28,11 @@ async def page(db: AsyncSession, team_id: str, *, limit: int, after_id: str | No
     if after_id:
         query = query.where(ApiKey.id < after_id)
     return list(await db.scalars(query.order_by(ApiKey.id.desc()).limit(limit)))
+
+
+async def live_by_creator(db: AsyncSession, team_id: str, user_id: str) -> list[ApiKey]:
+    """The unrevoked keys one person made in one team, locked: a concurrent revoke or a second
+    demotion of the same person waits, so each key is changed once."""
+    return list(await db.scalars(select(ApiKey).where(
+        ApiKey.team_id == team_id, ApiKey.created_by_user_id == user_id, ApiKey.revoked_at.is_(None))
+        .order_by(ApiKey.id).with_for_update()))
