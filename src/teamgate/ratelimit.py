@@ -31,6 +31,7 @@ class RateLimits:
         self._invitations_per_inviter = parse(settings.rate_limit_invitations_per_inviter)
         self._emails_per_recipient = parse(settings.rate_limit_emails_per_recipient)
         self._resends_per_invitation = parse(settings.rate_limit_resends_per_invitation)
+        self._setup_per_ip = parse(settings.rate_limit_setup_per_ip)
 
     async def sign_in(self, ip: str | None, email_normalized: str) -> None:
         """Password guessing: per address (slows a spray) and per account (stops a focused guess)."""
@@ -52,6 +53,11 @@ class RateLimits:
 
     async def resend(self, invitation_id: str) -> None:
         await self._hit(self._resends_per_invitation, "resend", invitation_id)
+
+    async def setup(self, ip: str | None) -> None:
+        """The first-owner setup link: each try hashes a password, and the link is worth the whole
+        installation, so a client gets few tries a minute."""
+        await self._hit(self._setup_per_ip, "setup-ip", ip or "-")
 
     async def _hit(self, limit: RateLimitItem, *key: str) -> None:
         if await self._limiter.hit(limit, *key):

@@ -26,6 +26,7 @@ from teamgate.storage.scope import act_for
 
 SETUP_LINK_LIFETIME = timedelta(days=1)
 LAST_SEEN_PRECISION = timedelta(minutes=5)
+SETUP_LINK_GONE = "This setup link is unknown, used or expired. Run `teamgate bootstrap` for a new one."
 
 
 @dataclass(frozen=True)
@@ -126,15 +127,22 @@ async def new_setup_link(db: AsyncSession, rt: Runtime, *, email: str | None = N
 async def setup_token(db: AsyncSession, rt: Runtime, token: str) -> SetupToken:
     found = await repo.usable_setup_token(db, hash_token(token), rt.clock.now()) if 0 < len(token) <= 128 else None
     if found is None or await repo.count_users(db) > 0:
-        raise errors.NotFound("This setup link is unknown, used or expired. Run `teamgate bootstrap` for a new one.")
+        raise errors.NotFound(SETUP_LINK_GONE)
     return found
 
 
 async def complete_setup(db: AsyncSession, rt: Runtime, *, token: str, email: str, first_name: str, last_name: str,
                          password: str, ip: str | None = None, user_agent: str | None = None) -> SignedIn:
-    """Create the first system owner from a setup link, and sign them in. Raises NotFound, ValidationFailed."""
-    link = await setup_token(db, rt, token)
-    if link.email and normalize_email(email) != link.email:
+    """Create the first system owner from a setup link, and sign them in. Raises NotFound, ValidationFailed.
+
+    The link is claimed before anything else (and before the password is hashed): of concurrent
+    uses of one link only one goes on, the others get the NotFound of a used link. A refusal
+    after the claim rolls the transaction back, so a weak password does not burn the link."""
+    claimed = await repo.claim_setup_token(db, hash_token(token), rt.clock.now()) if 0 < len(token) <= 128 else None
+    if claimed is None or await repo.count_users(db) > 0:
+        raise errors.NotFound(SETUP_LINK_GONE)
+    _, link_email = claimed
+    if link_email and normalize_email(email) != link_email:
         raise errors.ValidationFailed("email", "this setup link was made for another email address")
     actor = Actor(kind="system", id=None, name="setup", ip=ip, user_agent=user_agent)
     user = await create_user(db, rt, actor, email=email, first_name=first_name, last_name=last_name,
