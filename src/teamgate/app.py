@@ -18,7 +18,7 @@ from teamgate.logs import configure as configure_logs
 from teamgate.email.dispatcher import Dispatcher
 from teamgate.email.senders import Sender, make_sender
 from teamgate.runtime import Clock, build_runtime
-from teamgate.middleware import Observe, PrivateApiResponses, RequestId
+from teamgate.middleware import BodyLimit, Observe, PrivateApiResponses, RequestId
 from teamgate.web import routes as web
 
 
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(web.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_body_bytes)  # inside the others: ids, headers
     app.add_middleware(PrivateApiResponses)
     app.add_middleware(Observe)
     app.add_middleware(RequestId)

@@ -42,6 +42,7 @@ SeatLimitReached = _error("SeatLimitReached", "seat_limit_reached", "Seat limit 
 PendingLimitReached = _error("PendingLimitReached", "pending_limit_reached", "Too many pending invitations")
 ServiceUnavailable = _error("ServiceUnavailable", "service_unavailable", "Service unavailable")
 RateLimited = _error("RateLimited", "rate_limited", "Too many requests")
+PayloadTooLarge = _error("PayloadTooLarge", "payload_too_large", "Request body too large")
 
 
 class ValidationFailed(TeamgateError):
