@@ -80,9 +80,10 @@ async def test_removing_a_member_revokes_every_key_they_made_in_that_team_and_no
                                             "olivia's": ("admin", True), "operator's": ("admin", True)}
     assert await keys(harness, elsewhere.id) == {"ada elsewhere": ("admin", True)}
     assert await events(harness, team.id, "api_key.revoked") == [
-        {"action": "api_key.revoked", "target": admin_key, "name": "ada admin", "role": "admin", "reason": "creator_left"},
+        {"action": "api_key.revoked", "target": admin_key, "name": "ada admin", "role": "admin",
+         "reason": "creator_left", "creator": ada.id},
         {"action": "api_key.revoked", "target": member_key, "name": "ada member", "role": "member",
-         "reason": "creator_left"}]
+         "reason": "creator_left", "creator": ada.id}]
 
 
 async def test_leaving_a_team_revokes_the_leavers_keys(harness):

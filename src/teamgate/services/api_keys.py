@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
 from teamgate.domain.ids import is_id, new_id
+from teamgate.domain.roles import Role
 from teamgate.domain.tokens import API_KEY_PREFIX, hash_token, new_api_key
 from teamgate.runtime import Runtime
 from teamgate.services import audit
-from teamgate.domain.roles import Role
 from teamgate.services.context import Actor, TeamContext
 from teamgate.storage.models import ApiKey
 from teamgate.storage.repositories import api_keys as repo
@@ -86,7 +86,7 @@ async def creator_left(db: AsyncSession, rt: Runtime, actor: Actor, *, team_id: 
     """Revoke every key `user_id` made in the team they are leaving (removed or left)."""
     keys = await repo.live_by_creator(db, team_id, user_id)
     for key in keys:
-        _revoke(db, rt, actor, key, reason="creator_left")
+        _revoke(db, rt, actor, key, reason="creator_left", creator=user_id)
     return keys
 
 
