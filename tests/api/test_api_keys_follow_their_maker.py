@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.factories import (DIRECTOR_ROLES, add_member, key_headers, make_api_key, make_team, problem, sign_in)
+from tests.factories import DIRECTOR_ROLES, add_member, key_headers, make_api_key, make_team, problem, sign_in
 
 KEYS = "/api/v1/api-keys"
 
