@@ -80,3 +80,25 @@ async def test_the_default_limit_is_one_mebibyte(harness):
     response = await harness.client().post("/api/v1/auth/login", content=chunks(b"x" * (1024 * 1024 + 1), 65536),
                                            headers={"content-type": "application/json"})
     problem(response, 413, "payload_too_large")
+
+
+def test_a_running_server_refuses_both_kinds_and_keeps_serving(tmp_path):
+    """Through uvicorn itself (not an in-process transport): the refused body is never read."""
+    import httpx
+
+    from tests.live import Service
+
+    service = Service(tmp_path, env={"TEAMGATE_MAX_REQUEST_BODY_BYTES": str(LIMIT)})
+    try:
+        data = json.dumps({"email": "a@example.com", "password": "p" * 2_000_000}).encode()
+
+        def streamed():
+            yield from (data[i:i + 65536] for i in range(0, len(data), 65536))
+
+        for content in (data, streamed()):
+            response = httpx.post(f"{service.url}/api/v1/auth/login", content=content, timeout=10,
+                                  headers={"content-type": "application/json"})
+            problem(response, 413, "payload_too_large")
+        assert httpx.get(f"{service.url}/healthz", timeout=5).status_code == 200
+    finally:
+        service.stop()
