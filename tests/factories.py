@@ -73,12 +73,16 @@ async def make_team(rt, owner_email: str = "owner@example.com", *, name: str = "
     return Team(id=team.id, owner=owner)
 
 
-async def make_api_key(rt, team_id: str, role: str = "admin", name: str = "backend") -> str:
+async def issue_api_key(rt, team_id: str, role: str = "admin", name: str = "backend") -> api_keys.IssuedKey:
+    """A key made as an operator would (`teamgate api-keys create`): keys cannot make keys."""
     async with unit_of_work(rt.sessions) as db:
         await act_for(db, team_id=team_id)
         ctx = TeamContext(actor=Actor.system(), team_id=team_id, role=system_owner_role(rt.catalog), is_owner=True)
-        issued = await api_keys.create(db, rt, ctx, name=name, role=role)
-    return issued.secret
+        return await api_keys.create(db, rt, ctx, name=name, role=role)
+
+
+async def make_api_key(rt, team_id: str, role: str = "admin", name: str = "backend") -> str:
+    return (await issue_api_key(rt, team_id, role, name)).secret
 
 
 async def add_member(rt, team_id: str, email: str, role: str = "member", **names) -> Person:

@@ -35,7 +35,7 @@ class Service:
         self.output = root / "output.log"
         self.env = {**os.environ, "TEAMGATE_DATA_DIR": str(root / "data"), "TEAMGATE_EMAIL_BACKEND": "file",
                     "TEAMGATE_EMAIL_DIR": str(self.mail), "TEAMGATE_BASE_URL": self.url,
-                    "TEAMGATE_SECRET_KEY": "live-tests-secret", "TEAMGATE_ARGON2_MEMORY_KIB": "1024",
+                    "TEAMGATE_SECRET_KEY": "live-tests-secret-key-not-for-production", "TEAMGATE_ARGON2_MEMORY_KIB": "1024",
                     "TEAMGATE_ARGON2_TIME_COST": "1", "TEAMGATE_PRODUCT_NAME": "teamgate"}
         self.env.pop("TEAMGATE_DATABASE_URL", None)
         self.env.update(env or {})

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from teamgate import __version__
-from teamgate.api import errors
+from teamgate.api import docs, errors
 from teamgate.api.openapi import PROBLEM_RESPONSES, DocumentedErrorsFastAPI
 from teamgate.api.routes import (api_keys, audit, auth, health, invitation_links, invitations, metrics, recovery,
                                  self_service, tasks, teams)
@@ -18,7 +18,7 @@ from teamgate.logs import configure as configure_logs
 from teamgate.email.dispatcher import Dispatcher
 from teamgate.email.senders import Sender, make_sender
 from teamgate.runtime import Clock, build_runtime
-from teamgate.middleware import Observe, PrivateApiResponses, RequestId
+from teamgate.middleware import BodyLimit, Observe, PrivateApiResponses, RequestId
 from teamgate.web import routes as web
 
 
@@ -38,8 +38,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             await rt.dispatcher.stop()
             await rt.engine.dispose()
 
+    # FastAPI's own /docs and /redoc load unpinned scripts from a CDN: ours come from the package
     app = DocumentedErrorsFastAPI(title="teamgate", version=__version__, lifespan=lifespan,
-                                  description="Team invitations: single-use links, roles, tasks, audit, reliable email.")
+                                  description="Team invitations: single-use links, roles, tasks, audit, reliable email.",
+                                  docs_url=None, redoc_url=None)
     app.state.rt = rt
     app.state.runs_dispatcher = run_dispatcher
     errors.install(app)
@@ -49,6 +51,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(web.router)
+    if settings.api_docs:
+        app.include_router(docs.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_body_bytes)  # inside the others: ids, headers
     app.add_middleware(PrivateApiResponses)
     app.add_middleware(Observe)
     app.add_middleware(RequestId)

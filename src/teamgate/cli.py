@@ -16,11 +16,12 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
 from teamgate.runtime import build_runtime
-from teamgate.config import Settings
+from teamgate.config import Settings, WeakSecretKey
 from teamgate.logs import configure as configure_logs
 from teamgate.domain.emails import normalize_email
 from teamgate.email.dispatcher import Dispatcher
@@ -54,6 +55,20 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def load_settings() -> Settings:
+    """The settings, refused with a readable message (never the value) when one is wrong; the secret
+    key is read now, so a short one stops every command before it does anything."""
+    try:
+        settings = Settings()
+        settings.secret  # noqa: B018 (an unset key is generated here, in the data directory)
+    except ValidationError as exc:
+        fail("; ".join(f"TEAMGATE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg'].removeprefix('Value error, ')}"
+                       for e in exc.errors()))
+    except WeakSecretKey as exc:
+        fail(str(exc))
+    return settings
+
+
 @asynccontextmanager
 async def opened(settings: Settings | None = None, *, service: bool = False) -> AsyncIterator[Runtime]:
     """A runtime on a current schema: the embedded SQLite is migrated on the spot; a PostgreSQL
@@ -61,7 +76,7 @@ async def opened(settings: Settings | None = None, *, service: bool = False) -> 
 
     The service (`serve`, `worker`) connects with TEAMGATE_DATABASE_URL and refuses a role that
     row-level security would not bind; operator commands connect as the owner when one is set."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
     rt = build_runtime(settings, database_url=None if service else settings.migration_database)
     try:
         if settings.is_sqlite:
@@ -127,7 +142,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
             os.environ[f"TEAMGATE_{name}"] = str(value)
     if no_dispatcher:
         os.environ["TEAMGATE_DISPATCHER"] = "false"
-    settings = Settings()
+    settings = load_settings()
     configure_logs(settings.log_format, settings.log_level)
     if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # /metrics sums all workers
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="teamgate-metrics-")
@@ -154,7 +169,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
 def migrate():
     """Bring the database schema to the newest migration."""
 
-    settings = Settings()
+    settings = load_settings()
 
     async def main() -> str | None:
         rt = build_runtime(settings, database_url=settings.migration_database)
@@ -263,7 +278,7 @@ def worker(batch_size: Annotated[int, typer.Option(min=1, max=500, help="Message
            poll_seconds: Annotated[float, typer.Option(min=0.1, help="Look for due messages this often.")] = 5.0):
     """Send queued email: the dispatcher alone. Run as many as you like against one PostgreSQL;
     each message goes to exactly one of them. SIGTERM or Ctrl-C stops it after the batch in hand."""
-    settings = Settings()
+    settings = load_settings()
     configure_logs(settings.log_format, settings.log_level)
 
     async def main() -> None:

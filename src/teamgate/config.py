@@ -13,6 +13,19 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EmailBackend = Literal["console", "file", "smtp", "memory"]
+MIN_SECRET_BYTES = 32  # it keys CSRF tokens and the outbox encryption: shorter is guessable offline
+GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+class WeakSecretKey(ValueError):
+    """The secret key is set but too short to protect anything."""
+
+
+def secret_key_problem(value: bytes) -> str | None:
+    if len(value.strip()) < MIN_SECRET_BYTES:
+        return (f"must be at least {MIN_SECRET_BYTES} bytes (it has {len(value.strip())}); "
+                f"generate one with: {GENERATE_SECRET}")
+    return None
 
 
 def _async_url(url: str) -> str:
@@ -25,7 +38,9 @@ def _async_url(url: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TEAMGATE_", env_file=".env", extra="ignore")
+    # a refused setting's error never repeats its value: it may be the secret key or a password
+    model_config = SettingsConfigDict(env_prefix="TEAMGATE_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)
 
     data_dir: Path = Path(".teamgate")
     database_url: str | None = None  # the service's connection (on PostgreSQL: a role without privileges)
@@ -96,6 +111,15 @@ class Settings(BaseSettings):
     def _split_proxies(cls, value):
         return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """Set means set: an empty or short key is refused, never quietly replaced (only an unset
+        key is generated, in the data directory, for development)."""
+        if value is not None and (problem := secret_key_problem(value.get_secret_value().encode())):
+            raise WeakSecretKey(problem)
+        return value
+
     @model_validator(mode="after")
     def _readable_rates(self) -> Settings:
         for name in RATE_LIMIT_RULES:
@@ -136,7 +160,10 @@ class Settings(BaseSettings):
             self.data_dir.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600)
             path.write_text(secrets.token_urlsafe(48))
-        return path.read_text().strip().encode()
+        kept = path.read_text().strip().encode()
+        if problem := secret_key_problem(kept):  # a file someone shortened by hand
+            raise WeakSecretKey(f"the secret key in {path} {problem}")
+        return kept
 
     @property
     def secure_cookies(self) -> bool:

@@ -45,6 +45,7 @@ RateLimited = _error("RateLimited", "rate_limited", "Too many requests")
 # a password-reset or verification link that is unknown, used, expired or for the other purpose
 TokenInvalid = _error("TokenInvalid", "token_invalid", "Invalid or expired link")
 EmailAlreadyVerified = _error("EmailAlreadyVerified", "email_already_verified", "Email address already verified")
+PayloadTooLarge = _error("PayloadTooLarge", "payload_too_large", "Request body too large")
 
 
 class ValidationFailed(TeamgateError):

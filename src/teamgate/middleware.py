@@ -1,15 +1,17 @@
 """ASGI middleware: a request id on every request; a log line and metrics for each answer; API
-answers kept out of caches and referrers."""
+answers kept out of caches and referrers; request bodies bounded."""
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from teamgate import metrics
+from teamgate import errors, metrics
 from teamgate.logs import REQUEST_ID
 
 log = logging.getLogger("teamgate.http")
@@ -59,6 +61,70 @@ class PrivateApiResponses:
             await send(message)
 
         await self.app(scope, receive, send_private)
+
+
+class BodyLimit:
+    """Refuses a request body larger than `max_bytes` with 413 `payload_too_large` (problem+json),
+    before the app holds it in memory: at once when Content-Length says so, else as soon as a
+    streamed (chunked) body grows past the bound.
+
+    A streamed body is cut off in the middle of the app's reading, by an HTTPException(413) from
+    `receive` (the error handlers turn it into the problem); and should the app make anything else
+    of it (a framework that answers 400 to any error while reading a body, say), the answer it
+    starts is replaced by the 413, so a too-large body never gets a 400 or a 500."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._refuse(scope, send)
+        seen = 0
+        exceeded = replaced = started = False
+
+        async def bounded_receive() -> Message:
+            nonlocal seen, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    exceeded = True
+                    raise HTTPException(413, self._detail())
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal replaced, started
+            if message["type"] == "http.response.start":
+                started = True
+                if exceeded and message["status"] != 413:
+                    replaced = True
+                    return await self._refuse(scope, send)
+            if not replaced:
+                await send(message)
+
+        try:
+            await self.app(scope, bounded_receive, guarded_send)
+        except HTTPException:
+            if not exceeded or started:
+                raise
+            await self._refuse(scope, send)  # nothing answered it on the way out: answer here
+
+    def _detail(self) -> str:
+        return f"The request body is larger than {self.max_bytes} bytes."
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        refused = errors.PayloadTooLarge(self._detail())
+        body = json.dumps({"type": f"urn:teamgate:problem:{refused.code}", "title": refused.title, "status": 413,
+                           "detail": refused.detail, "code": refused.code,
+                           "requestId": scope.get("state", {}).get("request_id")}).encode()
+        headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close")]  # the rest of the body is never read
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def route_template(scope: Scope) -> str:

@@ -33,6 +33,7 @@ class RateLimits:
         self._resends_per_invitation = parse(settings.rate_limit_resends_per_invitation)
         self._account_emails_per_address = parse(settings.rate_limit_account_emails_per_address)
         self._account_emails_per_ip = parse(settings.rate_limit_account_emails_per_ip)
+        self._setup_per_ip = parse(settings.rate_limit_setup_per_ip)
 
     async def sign_in(self, ip: str | None, email_normalized: str) -> None:
         """Password guessing: per address (slows a spray) and per account (stops a focused guess)."""
@@ -60,6 +61,11 @@ class RateLimits:
         whether or not an account has it, so the limit reveals nothing) or spray many (per client)."""
         await self._hit(self._account_emails_per_ip, "account-email-ip", ip or "-")
         await self._hit(self._account_emails_per_address, "account-email-address", email_normalized)
+
+    async def setup(self, ip: str | None) -> None:
+        """The first-owner setup link: each try hashes a password, and the link is worth the whole
+        installation, so a client gets few tries a minute."""
+        await self._hit(self._setup_per_ip, "setup-ip", ip or "-")
 
     async def _hit(self, limit: RateLimitItem, *key: str) -> None:
         if await self._limiter.hit(limit, *key):

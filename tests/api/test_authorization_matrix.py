@@ -32,8 +32,8 @@ import httpx
 import pytest
 
 from teamgate import errors
-from tests.factories import (PASSWORD, Team, add_member, dump_database, key_headers, make_api_key, make_team, problem,
-                             sign_in)
+from tests.factories import (PASSWORD, Team, add_member, dump_database, issue_api_key, key_headers, make_api_key,
+                             make_team, problem, sign_in)
 
 API = "/api/v1"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -131,8 +131,8 @@ async def build_world(harness) -> World:
         headers = {"Authorization": f"Bearer {secret}"} if bearer else key_headers(secret)
         return Caller(row, name, harness.client(), headers)
 
-    revoked = (await setup.post(f"{API}/api-keys", json={"name": "old", "role": "admin"})).json()
-    assert (await setup.delete(f"{API}/api-keys/{revoked['id']}")).status_code == 200
+    revoked = await issue_api_key(rt, team.id, role="admin", name="old")
+    assert (await setup.delete(f"{API}/api-keys/{revoked.api_key.id}")).status_code == 200
 
     member_client, member_csrf = await signed_in(harness, member)
     admin_client, admin_csrf = await signed_in(harness, admin)
@@ -153,7 +153,7 @@ async def build_world(harness) -> World:
                    bearer=True),
         key_caller("stranger_key", "another team's admin-role API key, with our id",
                    await make_api_key(rt, other.id, role="admin")),
-        key_caller("revoked_key", "our revoked admin-role API key", revoked["key"]),
+        key_caller("revoked_key", "our revoked admin-role API key", revoked.secret),
         Caller("admin_without_csrf", "our admin (session) without X-CSRF-Token", bare_client),
         Caller("owner", "our owner (session)", owner_client, owner_csrf),  # last: see the module docstring
     ]
@@ -194,9 +194,7 @@ async def fresh_invitation(world: World) -> str:
 
 
 async def fresh_key(world: World) -> str:
-    response = await world.setup.post(f"{API}/api-keys", json={"name": world.unique("key "), "role": "member"})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    return (await issue_api_key(world.harness.rt, world.team.id, role="member", name=world.unique("key "))).api_key.id
 
 
 def target(make: Callable[[World], Awaitable[str]], json: dict | None = None) -> Prepare:
@@ -279,7 +277,8 @@ ROUTES = [
     Route("PATCH", "/tasks/{id}", MANAGER, target(fresh_task, {"title": "Renamed"})),
     Route("DELETE", "/tasks/{id}", MANAGER, target(fresh_task)),
     Route("GET", "/api-keys", MANAGER),
-    Route("POST", "/api-keys", MANAGER, body(lambda w: {"name": w.unique("ci "), "role": "member"})),
+    Route("POST", "/api-keys", MANAGER, body(lambda w: {"name": w.unique("ci "), "role": "member"}),
+          exceptions={"admin_key": FORBIDDEN}),  # a key cannot make a key, whatever its role
     Route("DELETE", "/api-keys/{id}", MANAGER, target(fresh_key)),
     Route("GET", "/audit-events", MANAGER),
     Route("GET", "/team-invitations", MANAGER),
@@ -357,9 +356,9 @@ async def test_no_api_key_can_hold_the_owner_role(harness):
     """Which is why the matrix has member and admin keys but no owner key."""
     world = await build_world(harness)
     owner = next(c for c in world.callers if c.row == "owner")
-    admin_key = next(c for c in world.callers if c.row == "admin_key")
+    admin = next(c for c in world.callers if c.row == "admin")
     before = await dump_database(harness)
-    for caller in (owner, admin_key):
+    for caller in (owner, admin):
         response = await caller.client.post(f"{API}/api-keys", json={"name": "root", "role": "owner"},
                                             headers=caller.headers)
         problem(response, 403, "role_not_allowed")

@@ -426,7 +426,7 @@ async def test_creating_and_revoking_api_keys_refuses_hostile_input(world):
         Case("the owner role", body={**valid, "role": "owner"}, status=403, code="role_not_allowed"),
         *smuggled(valid, teamId="team_x", key="tgk_chosen_by_the_caller", prefix="tgk_", createdBy="usr_x"),
     ]
-    await sweep(world, world.api, "POST", f"{API}/api-keys", cases)
+    await sweep(world, world.owner, "POST", f"{API}/api-keys", cases, world.csrf)  # people make keys; keys cannot
     await sweep(world, world.api, "DELETE", "", path_cases("not_found"), path_url=f"{API}/api-keys/{{id}}")
     world.report()
 

@@ -37,6 +37,12 @@ async def acme(harness):
     return team, key_headers(await make_api_key(harness.rt, team.id))
 
 
+async def owner_session(harness, team) -> tuple[httpx.AsyncClient, dict]:
+    """The owner's browser: people make keys (a key cannot make a key)."""
+    client = harness.client()
+    return client, await sign_in(client, team.owner)
+
+
 # --- tasks ----------------------------------------------------------------------------------------
 
 async def test_a_task_is_created_with_member_assignees_and_read_back(harness, client):
@@ -116,8 +122,9 @@ async def test_a_cursor_the_api_did_not_issue_is_422(harness, client):
 # --- API keys -------------------------------------------------------------------------------------
 
 async def test_a_new_key_is_shown_once_and_never_listed(harness, client):
-    _, key = await acme(harness)
-    response = await client.post("/api/v1/api-keys", json={"name": "ci", "role": "member"}, headers=key)
+    team, key = await acme(harness)
+    owner, csrf = await owner_session(harness, team)
+    response = await owner.post("/api/v1/api-keys", json={"name": "ci", "role": "member"}, headers=csrf)
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["key"].startswith("tgk_") and len(created["key"]) > 40
@@ -130,7 +137,8 @@ async def test_a_new_key_is_shown_once_and_never_listed(harness, client):
 
 async def test_a_created_key_authenticates_with_either_header(harness, client):
     team, key = await acme(harness)
-    secret = (await client.post("/api/v1/api-keys", json={"name": "ci", "role": "admin"}, headers=key)).json()["key"]
+    owner, csrf = await owner_session(harness, team)
+    secret = (await owner.post("/api/v1/api-keys", json={"name": "ci", "role": "admin"}, headers=csrf)).json()["key"]
     for headers in ({"X-API-Key": secret}, {"Authorization": f"Bearer {secret}"}):
         response = await client.get("/api/v1/team", headers=headers)
         assert response.status_code == 200, response.text
@@ -143,8 +151,9 @@ async def test_an_unknown_key_is_401(client):
 
 
 async def test_a_revoked_key_stops_working(harness, client):
-    _, key = await acme(harness)
-    created = (await client.post("/api/v1/api-keys", json={"name": "ci", "role": "admin"}, headers=key)).json()
+    team, key = await acme(harness)
+    owner, csrf = await owner_session(harness, team)
+    created = (await owner.post("/api/v1/api-keys", json={"name": "ci", "role": "admin"}, headers=csrf)).json()
     revoked = await client.delete(f"/api/v1/api-keys/{created['id']}", headers=key)
     assert revoked.status_code == 200, revoked.text
     assert revoked.json()["revokedAt"] == iso(harness.clock.now())
@@ -152,9 +161,12 @@ async def test_a_revoked_key_stops_working(harness, client):
 
 
 async def test_a_key_cannot_hold_the_owner_role(harness, client):
-    _, key = await acme(harness)
+    team, key = await acme(harness)
+    admin = await add_member(harness.rt, team.id, "ada@example.com", role="admin")
+    browser = harness.client()
+    csrf = await sign_in(browser, admin)
     before = (await client.get("/api/v1/api-keys", headers=key)).json()["data"]
-    problem(await client.post("/api/v1/api-keys", json={"name": "root", "role": "owner"}, headers=key),
+    problem(await browser.post("/api/v1/api-keys", json={"name": "root", "role": "owner"}, headers=csrf),
             403, "role_not_allowed")
     assert (await client.get("/api/v1/api-keys", headers=key)).json()["data"] == before
 
@@ -169,8 +181,9 @@ async def test_even_the_team_owner_cannot_make_an_owner_key(harness):
 
 
 async def test_a_key_with_an_unknown_role_is_422(harness, client):
-    _, key = await acme(harness)
-    body = problem(await client.post("/api/v1/api-keys", json={"name": "x", "role": "emperor"}, headers=key),
+    team, _ = await acme(harness)
+    owner, csrf = await owner_session(harness, team)
+    body = problem(await owner.post("/api/v1/api-keys", json={"name": "x", "role": "emperor"}, headers=csrf),
                    422, "validation_error")
     assert [e["field"] for e in body["errors"]] == ["role"]
 
@@ -206,8 +219,9 @@ async def test_another_teams_key_cannot_be_revoked(harness, client):
 
 
 async def test_last_used_at_is_recorded_when_a_key_is_used(harness, client):
-    _, key = await acme(harness)
-    created = (await client.post("/api/v1/api-keys", json={"name": "ci", "role": "member"}, headers=key)).json()
+    team, key = await acme(harness)
+    owner, csrf = await owner_session(harness, team)
+    created = (await owner.post("/api/v1/api-keys", json={"name": "ci", "role": "member"}, headers=csrf)).json()
     assert created["lastUsedAt"] is None
     harness.clock.advance(hours=1)
     assert (await client.get("/api/v1/team", headers=key_headers(created["key"]))).status_code == 200

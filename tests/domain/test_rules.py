@@ -1,5 +1,6 @@
 """Pure rules: tokens, ids, email addresses, the role catalog, the state machine, passwords."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from teamgate import errors
 from teamgate.domain import invitation as rules
 from teamgate.domain.emails import normalize_email, parse_email
 from teamgate.domain.ids import new_id
-from teamgate.domain.passwords import password_problem
+from teamgate.domain.passwords import password_problem, person_inputs
 from teamgate.domain.roles import DEFAULT_CATALOG, RoleCatalog
 from teamgate.domain.tokens import hash_token, new_api_key, new_token
 from tests.factories import AGENCY_ROLES
@@ -132,3 +133,43 @@ class TestPasswords:
 
     def test_passwords_longer_than_the_bound_are_refused(self):
         assert "at most" in password_problem("x" * 257)
+
+    def test_a_megabyte_password_is_refused_at_once_without_estimating_it(self):
+        started = time.perf_counter()
+        assert "at most" in password_problem("correct horse " * 80_000)
+        assert time.perf_counter() - started < 0.05
+
+    def test_the_longest_allowed_password_is_judged_quickly(self):
+        started = time.perf_counter()
+        assert password_problem("x" * 256) is not None  # a weak head is refused
+        assert password_problem("correct horse battery staple " * 8 + "xy") is None
+        assert time.perf_counter() - started < 0.5
+
+
+class TestPasswordStrength:
+    """zxcvbn judges passwords (DESIGN section 10): score at least the setting, told who the person is."""
+
+    def test_the_refusal_says_why_in_words_a_person_understands(self):
+        assert password_problem("password") == ("This is a top-10 common password. "
+                                                "Add another word or two. Uncommon words are better.")
+
+    @pytest.mark.parametrize("guessable", ["password1234", "abcdefghijk", "qwertyuiop", "iloveyou2024", "aaaaaaaaaaaa",
+                                           "Summer2024!"])
+    def test_guessable_passwords_of_any_length_are_refused(self, guessable):
+        assert password_problem(guessable) is not None
+
+    def test_the_persons_own_names_and_address_do_not_make_a_password(self):
+        who = person_inputs(email="jacqueline.wetherby@example.com", first_name="Jacqueline", last_name="Wetherby")
+        for built_from_them in ("jacquelinewetherby", "Wetherby2024", "jacqueline.wetherby"):
+            assert password_problem(built_from_them) is None  # strangers' names are not guessable...
+            assert password_problem(built_from_them, user_inputs=who) is not None  # ...the person's own are
+
+    def test_the_address_local_part_counts_as_a_user_input(self):
+        assert person_inputs(email="Kim.Osei@example.com", first_name=" Kim ", last_name="") == [
+            "Kim", "Kim.Osei@example.com", "Kim.Osei"]
+
+    def test_the_minimum_score_is_a_setting(self):
+        assert password_problem("tulipriver", min_score=2) is None  # zxcvbn scores it 2
+        assert password_problem("tulipriver", min_score=3) is not None
+        assert password_problem("tulip9river", min_score=3) is None  # scores 3
+        assert password_problem("password", min_score=0) is None  # 0 lets anything of the right length through

@@ -34,7 +34,9 @@ async def test_no_secret_is_stored_in_plain_text(harness, client):
     assert b"first@example.com" in dump  # the dump really holds the data
     async with harness.owner() as db:
         sealed = await db.scalar(text("SELECT count(*) FROM outbox_messages WHERE body IS NOT NULL"))
-    assert sealed == 1  # the queued message's body is in the dump, encrypted
+    # the queued invitation's body, and the verification link that the link-token accept sent, are
+    # in the dump, encrypted
+    assert sealed == 2
     secrets = [setup_token, key, created["token"], resent["token"], second["token"], sent_then_erased["token"],
                queued["token"],
                session_token, owner_session, PASSWORD, "a brand new passphrase"]

@@ -188,3 +188,17 @@ def wait_for(read, count: int) -> list:
             return found
         time.sleep(0.05)
     raise AssertionError(f"expected {count} emails, found {len(read())}")
+
+
+@pytest.mark.parametrize("path, rendered", [("/docs", ".opblock"), ("/redoc", "[data-section-id]")])
+def test_the_api_docs_render_under_their_csp_from_this_origin_alone(service, person, path, rendered):
+    page = person()
+    violations, loaded = [], []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("requestfinished", lambda r: loaded.append(r.url))
+    page.goto(f"{service.url}{path}")
+    page.wait_for_selector(rendered, timeout=15_000)
+    assert page.locator(rendered).count() > 10
+    assert [u for u in loaded if not u.startswith((service.url, "blob:", "data:"))] == []
+    # Redoc's footer asks for its logo from its maker's CDN; the CSP refuses it, and nothing else is refused
+    assert [v for v in violations if "cdn.redoc.ly" not in v] == []

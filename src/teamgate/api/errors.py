@@ -23,10 +23,10 @@ STATUS = {
     "not_found": 404, "invitation_not_found": 404, "method_not_allowed": 405,
     "already_member": 409, "invitation_pending": 409, "invitation_not_pending": 409, "account_exists": 409,
     "seat_limit_reached": 409, "pending_limit_reached": 409, "email_already_verified": 409,
-    "validation_error": 422, "rate_limited": 429, "service_unavailable": 503, "internal_error": 500,
+    "payload_too_large": 413, "validation_error": 422, "rate_limited": 429, "service_unavailable": 503, "internal_error": 500,
 }
 HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 422: "validation_error", 429: "rate_limited"}
+              405: "method_not_allowed", 413: "payload_too_large", 422: "validation_error", 429: "rate_limited"}
 
 
 def problem(request: Request, *, status: int, code: str, title: str, detail: str,

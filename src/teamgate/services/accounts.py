@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+
+import anyio
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,20 +15,20 @@ from teamgate import errors
 from teamgate.domain.emails import normalize_email, parse_email
 from teamgate.domain.text import name_problem, text_problem
 from teamgate.domain.ids import new_id
-from teamgate.domain.passwords import password_problem
+from teamgate.domain.passwords import password_problem, person_inputs
 from teamgate.domain.tokens import derive, hash_token, new_token
 from teamgate.runtime import Runtime
-from teamgate.services import audit
+from teamgate.services import api_keys, audit
 from teamgate.services.context import Actor
 from teamgate.storage.models import Session, SetupToken, User
 from teamgate.storage.repositories import account_tokens as tokens_repo
 from teamgate.storage.repositories import accounts as repo
-from teamgate.storage.repositories import api_keys as keys_repo
 from teamgate.storage.repositories import teams as teams_repo
 from teamgate.storage.scope import act_for
 
 SETUP_LINK_LIFETIME = timedelta(days=1)
 LAST_SEEN_PRECISION = timedelta(minutes=5)
+SETUP_LINK_GONE = "This setup link is unknown, used or expired. Run `teamgate bootstrap` for a new one."
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,16 @@ def csrf_token(rt: Runtime, session_token: str) -> str:
     return derive(rt.settings.secret, "csrf", session_token)
 
 
+async def check_password(rt: Runtime, password: str, *, email: str | None, first_name: str | None,
+                         last_name: str | None, field: str = "password") -> None:
+    """Raises ValidationFailed unless zxcvbn, told who the person is, scores the password high enough.
+    The estimate is tens of milliseconds of pure Python: in a thread, so other requests keep moving."""
+    judge = partial(password_problem, password, min_score=rt.settings.password_min_score,
+                    user_inputs=person_inputs(email=email, first_name=first_name, last_name=last_name))
+    if problem := await anyio.to_thread.run_sync(judge):
+        raise errors.ValidationFailed(field, problem)
+
+
 async def create_user(db: AsyncSession, rt: Runtime, actor: Actor, *, email: str, first_name: str, last_name: str,
                       password: str, system_owner: bool = False) -> User:
     """Raises ValidationFailed (email, names, weak password) or AccountExists."""
@@ -50,8 +63,7 @@ async def create_user(db: AsyncSession, rt: Runtime, actor: Actor, *, email: str
     for field, value in (("firstName", first_name), ("lastName", last_name)):
         if problem := name_problem(value):
             raise errors.ValidationFailed(field, problem)
-    if problem := password_problem(password):
-        raise errors.ValidationFailed("password", problem)
+    await check_password(rt, password, email=address.display, first_name=first_name, last_name=last_name)
     if await repo.email_taken(db, address.normalized):
         raise errors.AccountExists(f"An account for {address.display} already exists.")
     user = User(id=new_id("usr"), email=address.display, email_normalized=address.normalized,
@@ -128,15 +140,22 @@ async def new_setup_link(db: AsyncSession, rt: Runtime, *, email: str | None = N
 async def setup_token(db: AsyncSession, rt: Runtime, token: str) -> SetupToken:
     found = await repo.usable_setup_token(db, hash_token(token), rt.clock.now()) if 0 < len(token) <= 128 else None
     if found is None or await repo.count_users(db) > 0:
-        raise errors.NotFound("This setup link is unknown, used or expired. Run `teamgate bootstrap` for a new one.")
+        raise errors.NotFound(SETUP_LINK_GONE)
     return found
 
 
 async def complete_setup(db: AsyncSession, rt: Runtime, *, token: str, email: str, first_name: str, last_name: str,
                          password: str, ip: str | None = None, user_agent: str | None = None) -> SignedIn:
-    """Create the first system owner from a setup link, and sign them in. Raises NotFound, ValidationFailed."""
-    link = await setup_token(db, rt, token)
-    if link.email and normalize_email(email) != link.email:
+    """Create the first system owner from a setup link, and sign them in. Raises NotFound, ValidationFailed.
+
+    The link is claimed before anything else (and before the password is hashed): of concurrent
+    uses of one link only one goes on, the others get the NotFound of a used link. A refusal
+    after the claim rolls the transaction back, so a weak password does not burn the link."""
+    claimed = await repo.claim_setup_token(db, hash_token(token), rt.clock.now()) if 0 < len(token) <= 128 else None
+    if claimed is None or await repo.count_users(db) > 0:
+        raise errors.NotFound(SETUP_LINK_GONE)
+    _, link_email = claimed
+    if link_email and normalize_email(email) != link_email:
         raise errors.ValidationFailed("email", "this setup link was made for another email address")
     actor = Actor(kind="system", id=None, name="setup", ip=ip, user_agent=user_agent)
     user = await create_user(db, rt, actor, email=email, first_name=first_name, last_name=last_name,
@@ -168,10 +187,8 @@ async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash:
     if not was_verified:
         for team, _ in await teams_repo.teams_of_user(db, user.id):
             await act_for(db, team_id=team.id)  # each key and its audit event are in their own team's rows
-            for key_id in await keys_repo.revoke_made_by(db, team.id, user.id, now):
-                keys += 1
-                audit.record(db, rt, actor, "api_key.revoked", team_id=team.id, target_type="api_key",
-                             target_id=key_id, reason="account_reclaimed")
+            keys += len(await api_keys.revoke_made_by(db, rt, actor, team_id=team.id, user_id=user.id,
+                                                      reason="account_reclaimed"))
             await db.flush()
     audit.record(db, rt, actor, "account.reclaimed" if not was_verified else "password.reset", team_id=None,
                  target_type="user", target_id=user.id, via=via, sessionsEnded=sessions, apiKeysRevoked=keys)

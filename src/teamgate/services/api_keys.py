@@ -1,4 +1,10 @@
-"""API keys for servers: shown once at creation, stored hashed, bound to one team and one role."""
+"""API keys for servers: shown once at creation, stored hashed, bound to one team and one role.
+
+A key acts with at most its creator's current rights (DESIGN section 10): it dies when its
+creator leaves the team, and when its creator drops below its role it is lowered to the
+creator's new role, or revoked when that role cannot manage keys (the person could neither make
+nor revoke such a key any more, so nothing of theirs should keep acting at that rank). Only
+people (sessions) and operators (the CLI) make keys: a key cannot make a key."""
 
 from __future__ import annotations
 
@@ -9,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
 from teamgate.domain.ids import is_id, new_id
+from teamgate.domain.roles import Role
 from teamgate.domain.tokens import API_KEY_PREFIX, hash_token, new_api_key
 from teamgate.runtime import Runtime
 from teamgate.services import audit
-from teamgate.services.context import TeamContext
+from teamgate.services.context import Actor, TeamContext
 from teamgate.storage.models import ApiKey
 from teamgate.storage.repositories import api_keys as repo
 
@@ -27,7 +34,10 @@ class IssuedKey:
 
 
 async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, name: str, role: str) -> IssuedKey:
-    """Raises Forbidden, ValidationFailed (unknown role), RoleNotAllowed (owner, or above the caller)."""
+    """Raises Forbidden (no permission, or the caller is an API key), ValidationFailed (unknown role),
+    RoleNotAllowed (owner, or above the caller)."""
+    if ctx.actor.api_key is not None:  # else a leaked key could mint keys that outlive its revocation
+        raise errors.Forbidden("An API key cannot create API keys; a person (signed in) or an operator can.")
     ctx.require(MANAGE)
     granted = rt.catalog.get(role)
     if granted is None:
@@ -64,6 +74,47 @@ async def revoke(db: AsyncSession, rt: Runtime, ctx: TeamContext, key_id: str) -
                      target_id=key.id, name=key.name)
         await db.flush()
     return key
+
+
+def _exceeds(key_role: Role | None, role: Role) -> bool:
+    """A key's role is more than `role`: ranked above it, or holding a permission it lacks (custom
+    catalogs may have roles of one rank with different rights). An unknown role acts as nothing."""
+    return key_role is not None and (key_role.rank > role.rank or not key_role.permissions <= role.permissions)
+
+
+async def revoke_made_by(db: AsyncSession, rt: Runtime, actor: Actor, *, team_id: str, user_id: str,
+                         reason: str) -> list[ApiKey]:
+    """Revoke every key `user_id` made in the team: they are leaving it (`creator_left`), or
+    their account was taken over by its mailbox's owner (`account_reclaimed`)."""
+    keys = await repo.live_by_creator(db, team_id, user_id)
+    for key in keys:
+        _revoke(db, rt, actor, key, reason=reason, creator=user_id)
+    return keys
+
+
+async def creator_demoted(db: AsyncSession, rt: Runtime, actor: Actor, *, team_id: str, user_id: str,
+                          role: Role) -> list[ApiKey]:
+    """`user_id` now holds `role` in the team: each of their keys that would act above it is
+    lowered to it, or revoked when `role` cannot manage keys. Keys at or below it are untouched."""
+    changed = []
+    for key in await repo.live_by_creator(db, team_id, user_id):
+        if not _exceeds(rt.catalog.get(key.role), role):
+            continue
+        if MANAGE in role.permissions:
+            previous, key.role = key.role, role.name
+            audit.record(db, rt, actor, "api_key.role_lowered", team_id=team_id, target_type="api_key",
+                         target_id=key.id, name=key.name, previous=previous, role=role.name, reason="creator_demoted",
+                         creator=user_id)
+        else:
+            _revoke(db, rt, actor, key, reason="creator_demoted", creator=user_id)
+        changed.append(key)
+    return changed
+
+
+def _revoke(db: AsyncSession, rt: Runtime, actor: Actor, key: ApiKey, **why: str) -> None:
+    key.revoked_at = rt.clock.now()
+    audit.record(db, rt, actor, "api_key.revoked", team_id=key.team_id, target_type="api_key", target_id=key.id,
+                 name=key.name, role=key.role, **why)
 
 
 async def authenticate(db: AsyncSession, rt: Runtime, secret: str) -> ApiKey | None:

@@ -15,7 +15,6 @@ from teamgate import errors
 from teamgate.domain import invitation as rules
 from teamgate.domain.text import name_problem
 from teamgate.domain.ids import new_id
-from teamgate.domain.passwords import password_problem
 from teamgate.domain.tokens import hash_token
 from teamgate.runtime import Runtime
 from teamgate.services import accounts, audit, recovery
@@ -99,15 +98,15 @@ async def describe(db: AsyncSession, rt: Runtime, token: str, *, signed_in: User
                      account_exists=account_exists)
 
 
-def _new_person_problems(password: str | None, first_name: str | None, last_name: str | None) -> None:
+async def _new_person_problems(rt: Runtime, email: str, password: str | None, first_name: str | None,
+                               last_name: str | None) -> None:
     for field, value in (("firstName", first_name), ("lastName", last_name), ("password", password)):
         if not value or not value.strip():
             raise errors.ValidationFailed(field, "is required to create your account")
     for field, value in (("firstName", first_name), ("lastName", last_name)):
         if problem := name_problem(value):
             raise errors.ValidationFailed(field, problem)
-    if problem := password_problem(password):
-        raise errors.ValidationFailed("password", problem)
+    await accounts.check_password(rt, password, email=email, first_name=first_name, last_name=last_name)
 
 
 async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User | None, password: str | None = None,
@@ -132,7 +131,7 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
         if holds_address:
             await _ensure_still_usable(db, rt, invitation)
             raise errors.AccountExists("An account with this email exists: sign in, then accept the invitation.")
-        _new_person_problems(password, first_name, last_name)
+        await _new_person_problems(rt, invitation.email, password, first_name, last_name)
         password_hash = await rt.passwords.hash(password)
     if user is not None and await teams_repo.membership(db, invitation.team_id, user.id):
         await _ensure_still_usable(db, rt, invitation)

@@ -20,7 +20,6 @@ from teamgate.email import outbox
 from teamgate.runtime import Runtime
 from teamgate.services import accounts, audit
 from teamgate.services.context import Actor
-from teamgate.services.password_rules import new_password_problem
 from teamgate.storage.models import AccountToken, User
 from teamgate.storage.repositories import account_tokens as repo
 from teamgate.storage.repositories import accounts as accounts_repo
@@ -81,8 +80,8 @@ async def confirm_password_reset(db: AsyncSession, rt: Runtime, *, token: str, p
     other link of the account, and sign the person in. An unverified account is taken over by
     the mailbox's owner (`account.reclaimed`). Raises TokenInvalid, ValidationFailed."""
     link, user = await _claim(db, rt, token, RESET)
-    if problem := new_password_problem(password, user):
-        raise errors.ValidationFailed("password", problem)
+    await accounts.check_password(rt, password, email=user.email, first_name=user.first_name,
+                                  last_name=user.last_name)
     password_hash = await rt.passwords.hash(password)  # before the claim: the row is not locked while hashing
     now = rt.clock.now()
     if not await repo.claim(db, link.id, now):  # a concurrent confirm won

@@ -13,7 +13,6 @@ from teamgate.domain.text import name_problem
 from teamgate.runtime import Runtime
 from teamgate.services import accounts, audit
 from teamgate.services.context import Actor
-from teamgate.services.password_rules import new_password_problem
 from teamgate.services.recovery import RESET
 from teamgate.storage.models import Session, User
 from teamgate.storage.repositories import account_tokens as repo
@@ -50,8 +49,8 @@ async def change_password(db: AsyncSession, rt: Runtime, actor: Actor, session: 
     user = _me(actor)
     if not await rt.passwords.verify(user.password_hash, current_password):
         raise errors.ValidationFailed("currentPassword", "is not your current password")
-    if problem := new_password_problem(new_password, user):
-        raise errors.ValidationFailed("newPassword", problem)
+    await accounts.check_password(rt, new_password, email=user.email, first_name=user.first_name,
+                                  last_name=user.last_name, field="newPassword")
     user.password_hash = await rt.passwords.hash(new_password)
     ended = await repo.end_sessions(db, user.id, keep=session.id)
     await repo.retire(db, user.id, rt.clock.now(), purpose=RESET)

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from teamgate import errors
 from teamgate.domain.ids import is_id, new_id
 from teamgate.runtime import Runtime
-from teamgate.services import audit
+from teamgate.services import api_keys, audit
 from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.storage.models import Membership, Team, User
 from teamgate.storage.repositories import tasks as tasks_repo
@@ -99,6 +99,7 @@ async def change_role(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: 
     previous, member.role = member.role, role.name
     audit.record(db, rt, ctx.actor, "member.role_changed", team_id=ctx.team_id, target_type="user",
                  target_id=user_id, previous=previous, role=role.name)
+    await api_keys.creator_demoted(db, rt, ctx.actor, team_id=ctx.team_id, user_id=user_id, role=role)
     await db.flush()
     return member, user
 
@@ -117,6 +118,7 @@ async def remove(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: str) 
     await db.delete(member)
     audit.record(db, rt, ctx.actor, "member.left" if leaving else "member.removed", team_id=ctx.team_id,
                  target_type="user", target_id=user_id, role=member.role)
+    await api_keys.revoke_made_by(db, rt, ctx.actor, team_id=ctx.team_id, user_id=user_id, reason="creator_left")
     await db.flush()
 
 
@@ -130,8 +132,11 @@ async def transfer_ownership(db: AsyncSession, rt: Runtime, ctx: TeamContext,
         return new_owner, user
     old_owner = await repo.owner(db, ctx.team_id)
     if old_owner is not None:
-        old_owner.is_owner, old_owner.role = False, rt.catalog.successor_role().name
+        successor = rt.catalog.successor_role()
+        old_owner.is_owner, old_owner.role = False, successor.name
         await db.flush()  # the one-owner index must see the old owner go before the new one arrives
+        await api_keys.creator_demoted(db, rt, ctx.actor, team_id=ctx.team_id, user_id=old_owner.user_id,
+                                       role=successor)
     new_owner.is_owner, new_owner.role = True, rt.catalog.creator_role.name
     audit.record(db, rt, ctx.actor, "team.ownership_transferred", team_id=ctx.team_id, target_type="user",
                  target_id=user_id, previousOwner=old_owner.user_id if old_owner else None)

@@ -19,6 +19,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/setup")
 async def setup_form(request: Request, token: Annotated[str, Query(max_length=128)] = ""):
     rt = runtime(request)
+    await rt.limits.setup(client_ip(request))  # RateLimited: a 429 page
     try:
         async with unit_of_work(rt.sessions) as db:
             link = await accounts.setup_token(db, rt, token)
@@ -33,6 +34,7 @@ async def setup_submit(request: Request, token: Annotated[str, Form(max_length=1
                        last_name: Annotated[str, Form(max_length=100)], password: Annotated[str, Form(max_length=256)]):
     """The setup token in the form is what a cross-site forger cannot know, so it doubles as the CSRF check."""
     rt = runtime(request)
+    await rt.limits.setup(client_ip(request))  # before the try below, which would show it as a form error
     try:
         async with unit_of_work(rt.sessions) as db:
             signed_in = await accounts.complete_setup(db, rt, token=token, email=email, first_name=first_name,

@@ -52,6 +52,7 @@ async def choose_active_team(body: s.ActiveTeamIn, auth: SessionAuth, db: Db, rt
 @router.post("/setup", response_model=s.SignedInOut, status_code=201)
 async def setup(body: s.SetupIn, request: Request, response: Response, db: Db, rt: Rt):
     """Create the first system owner with the one-time link printed by `teamgate serve` or `bootstrap`."""
+    await rt.limits.setup(client_ip(request))
     signed_in = await accounts.complete_setup(db, rt, token=body.token, email=body.email, first_name=body.first_name,
                                               last_name=body.last_name, password=body.password,
                                               ip=client_ip(request), user_agent=request.headers.get("user-agent"))

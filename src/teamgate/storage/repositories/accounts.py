@@ -75,6 +75,23 @@ async def usable_setup_token(db: AsyncSession, token_hash: bytes, now: datetime)
         SetupToken.token_hash == token_hash, SetupToken.used_at.is_(None), SetupToken.expires_at > now))
 
 
+async def claim_setup_token(db: AsyncSession, token_hash: bytes, now: datetime) -> tuple[str, str | None] | None:
+    """Use up a setup link in one conditional update: of concurrent claims exactly one gets
+    (id, email) back; the others wait for its transaction, then match nothing.
+
+    On PostgreSQL a transaction-scoped advisory lock first puts every setup completion in a line,
+    so a claim of a second live link (two `serve` processes starting at once) sees the account
+    the first made. SQLite's writers take turns already (BEGIN IMMEDIATE)."""
+    if enforced(db):
+        await db.execute(text("SELECT pg_advisory_xact_lock(hashtext('teamgate.setup'))"))
+    row = (await db.execute(
+        update(SetupToken)
+        .where(SetupToken.token_hash == token_hash, SetupToken.used_at.is_(None), SetupToken.expires_at > now)
+        .values(used_at=now).returning(SetupToken.id, SetupToken.email)
+        .execution_options(synchronize_session=False))).first()
+    return (row[0], row[1]) if row else None
+
+
 async def retire_setup_tokens(db: AsyncSession, now: datetime) -> None:
     """Older setup links die when a new one is made or one is used."""
     await db.execute(update(SetupToken).where(SetupToken.used_at.is_(None)).values(used_at=now))

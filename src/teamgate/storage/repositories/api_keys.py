@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -32,9 +30,9 @@ async def page(db: AsyncSession, team_id: str, *, limit: int, after_id: str | No
     return list(await db.scalars(query.order_by(ApiKey.id.desc()).limit(limit)))
 
 
-async def revoke_made_by(db: AsyncSession, team_id: str, user_id: str, now: datetime) -> list[str]:
-    """Revoke every live key a person made in a team; the ids of those revoked."""
-    return list(await db.scalars(
-        update(ApiKey).where(ApiKey.team_id == team_id, ApiKey.created_by_user_id == user_id,
-                             ApiKey.revoked_at.is_(None))
-        .values(revoked_at=now).returning(ApiKey.id).execution_options(synchronize_session=False)))
+async def live_by_creator(db: AsyncSession, team_id: str, user_id: str) -> list[ApiKey]:
+    """The unrevoked keys one person made in one team, locked: a concurrent revoke or a second
+    demotion of the same person waits, so each key is changed once."""
+    return list(await db.scalars(select(ApiKey).where(
+        ApiKey.team_id == team_id, ApiKey.created_by_user_id == user_id, ApiKey.revoked_at.is_(None))
+        .order_by(ApiKey.id).with_for_update()))
