@@ -15,6 +15,9 @@ An invitation email to an address that has had `TEAMGATE_RATE_LIMIT_EMAILS_PER_R
 from all teams together waits (queued, its attempt not counted) until the window has room: the
 cap across teams delays, it never refuses, so one team cannot stop another's invitations.
 
+A failure is recorded as a reason code and a fixed sentence (email/failures.py), never the
+exception's text, which names the mail server and the operator's set-up; that goes to the log.
+
 Every `TEAMGATE_UPKEEP_INTERVAL_SECONDS` it also runs the upkeep job (services/upkeep.py).
 """
 
@@ -32,6 +35,7 @@ from cryptography.fernet import InvalidToken
 
 from teamgate import metrics
 from teamgate.domain.emails import normalize_email
+from teamgate.email.failures import classify, failure
 from teamgate.email.outbox import Outgoing, open_body
 from teamgate.email.senders import Outcome, Sender
 from teamgate.runtime import Runtime
@@ -134,21 +138,26 @@ class Dispatcher:
                 if c.invitation_id:
                     await repo.mirror_delivery(db, c.invitation_id, delivery_status=values["status"],
                                                delivery_attempts=c.attempts, delivery_last_error=values["last_error"],
+                                               delivery_last_error_code=values["last_error_code"],
                                                delivery_sent_at=values.get("sent_at"))
 
     def _outcome(self, c: Claimed, error: Outcome, now) -> dict:
         if c.message is None:
             log.error("email.send.unreadable", extra={"message_id": c.id})
-            return {"status": "failed", "last_error": "the message cannot be decrypted (was the secret key changed?)"}
+            reason = failure("unreadable")
+            return {"status": "failed", "last_error": reason.message, "last_error_code": reason.code}
         if error is None:
             log.info("email.send.ok", extra={"message_id": c.id, "attempts": c.attempts})
             metrics.EMAILS.labels("sent").inc()
-            return {"status": "sent", "sent_at": now, "body": None, "last_error": None}
+            return {"status": "sent", "sent_at": now, "body": None, "last_error": None, "last_error_code": None}
         final = c.attempts >= self.rt.settings.email_max_attempts
+        reason = classify(error)
         metrics.EMAILS.labels("failed" if final else "retry").inc()
-        log.warning("email.send.failed", extra={"message_id": c.id, "attempts": c.attempts, "final": final})
-        return {"status": "failed" if final else "queued", "last_error": f"{type(error).__name__}: {error}"[:500],
-                "next_attempt_at": now + backoff(c.attempts)}
+        # the raw text is for operators only; the SMTP client never puts the password in it
+        log.warning("email.send.failed", extra={"message_id": c.id, "attempts": c.attempts, "final": final,
+                                                "reason": reason.code, "error": f"{type(error).__name__}: {error}"[:300]})
+        return {"status": "failed" if final else "queued", "last_error": reason.message,
+                "last_error_code": reason.code, "next_attempt_at": now + backoff(c.attempts)}
 
     async def run_forever(self) -> None:
         """Until stop(): drain, then sleep until woken by a commit or the poll interval passes."""
