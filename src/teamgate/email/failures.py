@@ -40,7 +40,7 @@ def failure(code: str, reply: int | None = None) -> Failure:
     return Failure(code, MESSAGES[code].format(reply=shown))
 
 
-def _causes(exc: BaseException):
+def _causes(exc: BaseException | None):
     seen = set()
     while exc is not None and id(exc) not in seen:  # the chain may loop
         seen.add(id(exc))
