@@ -50,6 +50,14 @@ class TestUsersColumns:
         async with harness.owner() as db:
             assert await db.scalar(text("SELECT is_system_owner FROM users WHERE id = :u"), {"u": team.owner.id}) is False
 
+    async def test_an_operator_can_still_make_a_system_owner(self, harness):
+        """The owner role (what `teamgate users create --system-owner` connects as) is not narrowed."""
+        team = await make_team(harness.rt)
+        async with harness.owner() as db:
+            await db.execute(text("UPDATE users SET is_system_owner = true WHERE id = :u"), {"u": team.owner.id})
+        async with harness.owner() as db:
+            assert await db.scalar(text("SELECT is_system_owner FROM users WHERE id = :u"), {"u": team.owner.id})
+
     async def test_the_columns_the_service_writes_stay_writable(self, harness):
         team = await make_team(harness.rt)
         updated = await as_service(
@@ -72,10 +80,13 @@ class TestDefinerArgumentsAreClamped:
         team = await make_team(harness.rt)
         await sign_in(harness.client(), team.owner)
         await add_outbox(harness, team.id, 1, status="sent", body=False)  # sent a moment ago: kept a day at least
+        old = "now() - interval '40 days'"
+        await add_outbox(harness, team.id, 1, made=old)  # unsent mail, however old, is never purged
+        await add_outbox(harness, team.id, 1, status="failed", made=old)
         [(outbox, sessions)] = await as_service(harness, f"SELECT * FROM teamgate_purge({FAR}, {FAR})")
         assert (outbox, sessions) == (0, 0)
         assert await count_rows(harness, Session) == 1
-        assert await count_rows(harness, OutboxMessage) == 1
+        assert await count_rows(harness, OutboxMessage) == 3
 
     async def test_purge_still_removes_what_has_really_ended(self, harness):
         team = await make_team(harness.rt)
@@ -97,8 +108,13 @@ class TestDefinerArgumentsAreClamped:
                 "SELECT count(*), max(next_attempt_at) <= now() + interval '1 hour' FROM outbox_messages "
                 "WHERE status = 'sending'"))).one()
         assert tuple(leases) == (100, True)
-        rest = await as_service(harness, "SELECT id FROM teamgate_outbox_claim(now(), NULL, 'y', now())")
-        assert rest == []  # a NULL limit is no batch at all, not an unlimited one
+        none = await as_service(harness, "SELECT id FROM teamgate_outbox_claim(now(), NULL, 'y', now())")
+        assert none == []  # a NULL limit is no batch at all, not an unlimited one
+        rest = await as_service(harness, f"SELECT id FROM teamgate_outbox_claim({FAR}, 500, 'z', {FAR})")
+        assert len(rest) == 20  # the other due ones: not the 100 held under a live lease, not those due in a month
+        async with harness.owner() as db:
+            assert await db.scalar(text("SELECT count(*) FROM outbox_messages WHERE status = 'queued' "
+                                        "AND next_attempt_at > now() + interval '29 days'")) == 3
 
     async def test_a_negative_claim_limit_is_an_empty_batch_not_an_error(self, harness):
         team = await make_team(harness.rt)

@@ -7,8 +7,9 @@
    widen them: the purge never reaches a live session or a recent delivery record, a claim takes a
    bounded batch under a bounded lease, the overdue list holds only what is overdue now, and an
    old `now` does not revive an ended session or a used-up account link. The database's own clock
-   decides; the caller's may only make a function stricter (the claim tolerates a day of skew,
-   because it only decides what is due, and the tests drive the dispatcher with a moved clock).
+   decides; the caller's may only make a function stricter (the claim tolerates a day of skew
+   for queued messages, because the tests drive the dispatcher with a moved clock, but a message
+   another dispatcher holds is taken back only once its lease has run out by the database's clock).
 3. A trigger refuses to make a system owner unless the caller is the owner/migration role (the
    CLI) or no user exists yet (the one-time setup link). The UPDATE grant on `users` is narrowed
    to the columns the service writes by `teamgate migrate` (storage/roles.py), where the service
@@ -50,8 +51,8 @@ CLAMPED = {
         "VOLATILE",
         f"""WITH due AS (
                SELECT id FROM public.outbox_messages
-               WHERE status IN ('queued', 'sending')
-                 AND next_attempt_at <= least(p_now, now() + interval '{CLAIM_SKEW_MAX}')
+               WHERE (status = 'queued' AND next_attempt_at <= least(p_now, now() + interval '{CLAIM_SKEW_MAX}'))
+                  OR (status = 'sending' AND next_attempt_at <= least(p_now, now()))
                ORDER BY next_attempt_at LIMIT {_limit('p_limit', CLAIM_MAX)} FOR UPDATE SKIP LOCKED)
            UPDATE public.outbox_messages o
               SET status = 'sending', claim_id = p_claim, attempts = o.attempts + 1,
