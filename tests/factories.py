@@ -9,7 +9,7 @@ import httpx
 
 from teamgate.services import accounts, api_keys, teams
 from teamgate.services.context import Actor, TeamContext, system_owner_role
-from teamgate.storage.db import unit_of_work
+from teamgate.storage.db import make_engine, session_factory, unit_of_work
 from teamgate.storage.models import Membership, User
 from teamgate.storage.scope import act_for
 
@@ -57,6 +57,15 @@ class Team:
 
 async def make_user(rt, email: str, *, first_name: str = "Test", last_name: str = "Person",
                     system_owner: bool = False, password: str = PASSWORD) -> Person:
+    if system_owner and rt.settings.migration_database_url:  # only an operator (the owner role) makes system owners
+        engine = make_engine(rt.settings.migration_database)
+        try:
+            async with unit_of_work(session_factory(engine)) as db:
+                user = await accounts.create_user(db, rt, Actor.system(), email=email, first_name=first_name,
+                                                  last_name=last_name, password=password, system_owner=True)
+        finally:
+            await engine.dispose()
+        return Person(id=user.id, email=user.email, password=password)
     async with unit_of_work(rt.sessions) as db:
         user = await accounts.create_user(db, rt, Actor.system(), email=email, first_name=first_name,
                                           last_name=last_name, password=password, system_owner=system_owner)

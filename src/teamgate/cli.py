@@ -300,7 +300,7 @@ def outbox_list(status: Annotated[str | None, typer.Option(help="queued, sending
     """List outbox messages (by default the failed ones), newest first."""
     rows = in_transaction(lambda db, rt: outbox.page(db, status=status if status != "all" else None, limit=limit))
     data = [{"id": r.id, "status": r.status, "recipient": r.recipient, "subject": r.subject, "attempts": r.attempts,
-             "lastError": r.last_error, "invitationId": r.invitation_id, "createdAt": r.created_at.isoformat()}
+             "lastError": r.last_error, "lastErrorCode": r.last_error_code, "invitationId": r.invitation_id, "createdAt": r.created_at.isoformat()}
             for r in rows]
     if as_json:
         typer.echo(json.dumps({"data": data}))

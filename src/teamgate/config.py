@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     rate_limit_token_use_per_ip: str = "60/minute"
     rate_limit_invitations_per_team: str = "1000/hour"
     rate_limit_invitations_per_inviter: str = "300/hour"
-    rate_limit_emails_per_recipient: str = "10/day"
+    rate_limit_emails_per_recipient: str = "10/day"  # per team and address: refused beyond it
+    rate_limit_emails_per_recipient_all_teams: str = "50/day"  # per address, all teams: delayed beyond it
     rate_limit_resends_per_invitation: str = "10/hour"
     rate_limit_account_emails_per_address: str = "5/hour"  # password-reset and verification emails
     rate_limit_account_emails_per_ip: str = "30/hour"

@@ -30,6 +30,8 @@ class RateLimits:
         self._invitations_per_team = parse(settings.rate_limit_invitations_per_team)
         self._invitations_per_inviter = parse(settings.rate_limit_invitations_per_inviter)
         self._emails_per_recipient = parse(settings.rate_limit_emails_per_recipient)
+        self._emails_per_recipient_all_teams = parse(settings.rate_limit_emails_per_recipient_all_teams)
+        self._teams_per_person = parse(settings.rate_limit_teams_per_person)
         self._resends_per_invitation = parse(settings.rate_limit_resends_per_invitation)
         self._account_emails_per_address = parse(settings.rate_limit_account_emails_per_address)
         self._account_emails_per_ip = parse(settings.rate_limit_account_emails_per_ip)
@@ -45,13 +47,31 @@ class RateLimits:
         await self._hit(self._token_use_per_ip, "token-use", ip or "-")
 
     async def invitation_create(self, team_id: str, inviter: str) -> None:
-        """A leaked key or a runaway script cannot turn a team into a spam cannon."""
+        """A leaked key or a runaway script cannot turn a team into a spam cannon. `inviter` names
+        a human (see services.invitations.inviter_key), so more keys or more teams add no allowance."""
         await self._hit(self._invitations_per_team, "invite-team", team_id)
         await self._hit(self._invitations_per_inviter, "invite-inviter", inviter)
 
-    async def email_to(self, email_normalized: str) -> None:
-        """One mailbox gets at most so many invitation emails a day, from all teams together."""
-        await self._hit(self._emails_per_recipient, "email-recipient", email_normalized)
+    async def email_to(self, team_id: str, email_normalized: str) -> None:
+        """One team sends one mailbox at most so many invitation emails a day. Counted per team, so
+        one team spending it never refuses another team's invitations (the cap across all teams
+        only delays delivery: recipient_delay)."""
+        await self._hit(self._emails_per_recipient, "email-recipient", team_id, email_normalized)
+
+    async def recipient_delay(self, email_normalized: str) -> float:
+        """The cap across all teams, counted when a message is about to be sent: 0 while the mailbox
+        is under it, else the seconds until the window has room. Never refuses: a team flooding an
+        address can only postpone other teams' emails, not stop them."""
+        limit = self._emails_per_recipient_all_teams
+        if await self._limiter.hit(limit, "email-recipient-all", email_normalized):
+            return 0.0
+        metrics.RATE_LIMITED.labels("email-recipient-all").inc()
+        stats = await self._limiter.get_window_stats(limit, "email-recipient-all", email_normalized)
+        return max(1.0, stats.reset_time - time.time())
+
+    async def team_create(self, user_id: str) -> None:
+        """Making teams is free, so it is limited per person: many teams must not mean many allowances."""
+        await self._hit(self._teams_per_person, "team-create", user_id)
 
     async def resend(self, invitation_id: str) -> None:
         await self._hit(self._resends_per_invitation, "resend", invitation_id)

@@ -149,7 +149,8 @@ async def test_reading_an_invitation_shows_its_delivery_state(harness, client, a
     created = await invite(client, key, "new@example.com")
     body = (await get(client, key, created["id"])).json()
     assert body["id"] == created["id"] and body["email"] == "new@example.com"
-    assert body["delivery"] == {"status": "queued", "attempts": 0, "lastError": None, "sentAt": None}
+    assert body["delivery"] == {"status": "queued", "attempts": 0, "lastError": None, "lastErrorCode": None,
+                                "sentAt": None}
 
 
 async def test_another_teams_invitation_is_not_found(harness, client, acme, rival):

@@ -1,8 +1,14 @@
 """Abuse limits: 429 rate_limited with Retry-After, nothing written, and no way around them by
 writing X-Forwarded-For. Also the cap on a team's pending invitations."""
 
-from teamgate.storage.models import Invitation, OutboxMessage
-from tests.factories import NEW_PERSON, count_rows, invite, key_headers, make_api_key, make_team, problem
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from teamgate.storage.models import Invitation, Membership, OutboxMessage
+from teamgate.storage.models import Team as TeamRow
+from tests.factories import (NEW_PERSON, add_member, count_rows, invite, key_headers, make_api_key, make_team, problem,
+                             sign_in)
 
 URL = "/api/v1/team-invitations"
 
@@ -120,32 +126,126 @@ async def test_creating_invitations_is_limited_per_team(harness_with):
     await invite(client, await make_api_key(harness.rt, other.id), "p3@example.com")
 
 
-async def test_creating_invitations_is_limited_per_inviter(harness_with):
-    harness = await harness_with(rate_limit_invitations_per_inviter="2/hour")
+async def keys_made_by(client, person, team_id: str, count: int) -> list[str]:
+    """API keys made by `person` through the API (signed in on `client`)."""
+    headers = {**await sign_in(client, person), "X-Team-Id": team_id}
+    made = []
+    for n in range(count):
+        response = await client.post("/api/v1/api-keys", headers=headers, json={"name": f"key {n}", "role": "admin"})
+        assert response.status_code == 201, response.text
+        made.append(response.json()["key"])
+    return made
+
+
+class TestThePerInviterLimitCountsHumans:
+    async def test_two_keys_of_one_maker_share_one_allowance(self, harness_with):
+        harness = await harness_with(rate_limit_invitations_per_inviter="2/hour")
+        team = await make_team(harness.rt)
+        first, second = await keys_made_by(harness.client(), team.owner, team.id, 2)
+        client = harness.client()
+        await invite(client, first, "a@example.com")
+        await invite(client, second, "b@example.com")
+        refused = await client.post(URL, headers=key_headers(first), json={"email": "c@example.com", "role": "member"})
+        problem(refused, 429, "rate_limited")
+        problem(await client.post(URL, headers=key_headers(second), json={"email": "c@example.com", "role": "member"}),
+                429, "rate_limited")
+        assert await count_rows(harness, Invitation) == 2
+
+    async def test_keys_in_two_teams_and_the_makers_session_share_it_too(self, harness_with):
+        harness = await harness_with(rate_limit_invitations_per_inviter="2/hour")
+        home = await make_team(harness.rt)
+        other = await make_team(harness.rt, "other-owner@example.com", name="Other")
+        async with harness.owner() as db:  # the same person is an admin of the other team as well
+            db.add(Membership(team_id=other.id, user_id=home.owner.id, role="admin", is_owner=False,
+                              created_at=harness.clock.now()))
+        [home_key] = await keys_made_by(harness.client(), home.owner, home.id, 1)
+        [other_key] = await keys_made_by(harness.client(), home.owner, other.id, 1)
+        client = harness.client()
+        await invite(client, home_key, "a@example.com")
+        await invite(client, other_key, "b@example.com")
+        session = harness.client()
+        headers = {**await sign_in(session, home.owner), "X-Team-Id": home.id}
+        problem(await session.post(URL, headers=headers, json={"email": "c@example.com", "role": "member"}),
+                429, "rate_limited")
+
+    async def test_another_person_has_an_allowance_of_their_own(self, harness_with):
+        harness = await harness_with(rate_limit_invitations_per_inviter="1/hour")
+        team = await make_team(harness.rt)
+        colleague = await add_member(harness.rt, team.id, "colleague@example.com", role="admin")
+        [mine] = await keys_made_by(harness.client(), team.owner, team.id, 1)
+        [theirs] = await keys_made_by(harness.client(), colleague, team.id, 1)
+        client = harness.client()
+        await invite(client, mine, "a@example.com")
+        problem(await client.post(URL, headers=key_headers(mine), json={"email": "b@example.com", "role": "member"}),
+                429, "rate_limited")
+        await invite(client, theirs, "b@example.com")
+
+    async def test_keys_whose_maker_is_gone_count_for_their_team(self, harness_with):
+        harness = await harness_with(rate_limit_invitations_per_inviter="2/hour")
+        team = await make_team(harness.rt)
+        first, second = await make_api_key(harness.rt, team.id, name="one"), await make_api_key(harness.rt, team.id)
+        client = harness.client()  # keys made by an operator: no maker, so the team is the one counted
+        await invite(client, first, "a@example.com")
+        await invite(client, second, "b@example.com")
+        problem(await client.post(URL, headers=key_headers(second), json={"email": "c@example.com", "role": "member"}),
+                429, "rate_limited")
+        other = await make_team(harness.rt, "bob@example.com", name="Other")  # its own team's allowance
+        await invite(client, await make_api_key(harness.rt, other.id), "c@example.com")
+
+
+class TestOneTeamCannotUseUpAnAddressForOthers:
+    async def test_team_a_spending_its_quota_for_an_address_leaves_team_b_free_to_invite_it(self, harness_with):
+        harness = await harness_with(rate_limit_emails_per_recipient="2/day")
+        client = harness.client()
+        a, b = [await make_api_key(harness.rt, (await make_team(harness.rt, f"o{n}@example.com", name=f"T{n}")).id)
+                for n in range(2)]
+        created = await invite(client, a, "target@example.com")
+        assert (await client.post(f"{URL}/{created['id']}/resend", headers=key_headers(a))).status_code == 200
+        refused = await client.post(f"{URL}/{created['id']}/resend", headers=key_headers(a))
+        problem(refused, 429, "rate_limited")
+        assert 3600 < retry_after(refused) <= 86400
+        problem(await client.post(URL, headers=key_headers(a), json={"email": "Target@Example.com", "role": "member"}),
+                409, "invitation_pending")
+
+        invited = await invite(client, b, "Target@Example.com")
+        assert invited["delivery"]["status"] == "queued"
+        assert await count_rows(harness, OutboxMessage, OutboxMessage.invitation_id == invited["id"],
+                                OutboxMessage.status == "queued") == 1
+        # an invitation without an email (the admin copies the link) sends nothing, so it is never held back
+        c = await make_api_key(harness.rt, (await make_team(harness.rt, "o3@example.com", name="T3")).id)
+        await invite(client, c, "target@example.com", sendEmail=False)
+
+    async def test_the_cap_across_all_teams_delays_delivery_and_never_refuses(self, harness_with):
+        harness = await harness_with(rate_limit_emails_per_recipient_all_teams="2/day")
+        client = harness.client()
+        keys = [await make_api_key(harness.rt, (await make_team(harness.rt, f"o{n}@example.com", name=f"T{n}")).id)
+                for n in range(3)]
+        invited = [await invite(client, key, "target@example.com") for key in keys]  # all 201
+        sent = await harness.send_mail()
+        assert len(sent) == 2
+        async with harness.owner() as db:
+            [waiting] = list(await db.scalars(select(OutboxMessage).where(OutboxMessage.status == "queued")))
+        assert waiting.attempts == 0 and waiting.last_error is None  # postponed, not failed
+        assert waiting.next_attempt_at > harness.clock.now() + timedelta(hours=1)
+        assert waiting.invitation_id in {i["id"] for i in invited}
+        assert await harness.send_mail() == []  # not due yet
+
+
+async def test_creating_teams_is_limited_per_person(harness_with):
+    harness = await harness_with(rate_limit_teams_per_person="2/day")
     team = await make_team(harness.rt)
-    eager, calm = await make_api_key(harness.rt, team.id, name="eager"), await make_api_key(harness.rt, team.id)
     client = harness.client()
-    await invite(client, eager, "a@example.com")
-    await invite(client, eager, "b@example.com")
-    problem(await client.post(URL, headers=key_headers(eager), json={"email": "c@example.com", "role": "member"}),
-            429, "rate_limited")
-    await invite(client, calm, "c@example.com")
-    assert await count_rows(harness, Invitation) == 3
-
-
-async def test_one_mailbox_gets_a_limited_number_of_invitation_emails_a_day_from_all_teams(harness_with):
-    harness = await harness_with(rate_limit_emails_per_recipient="2/day")
-    client = harness.client()
-    keys = [await make_api_key(harness.rt, (await make_team(harness.rt, f"o{n}@example.com", name=f"T{n}")).id)
-            for n in range(4)]
-    await invite(client, keys[0], "target@example.com")
-    await invite(client, keys[1], "Target@Example.com")
-    refused = await client.post(URL, headers=key_headers(keys[2]), json={"email": "target@example.com", "role": "member"})
+    headers = await sign_in(client, team.owner)
+    for n in range(2):
+        assert (await client.post("/api/v1/teams", headers=headers, json={"name": f"Side {n}"})).status_code == 201
+    refused = await client.post("/api/v1/teams", headers=headers, json={"name": "One too many"})
     problem(refused, 429, "rate_limited")
-    assert 3600 < retry_after(refused) <= 86400
-    assert (await count_rows(harness, Invitation), await count_rows(harness, OutboxMessage)) == (2, 2)
-    # an invitation without an email (the admin copies the link) sends nothing, so it is not held back
-    await invite(client, keys[3], "target@example.com", sendEmail=False)
+    assert retry_after(refused) > 3600
+    assert await count_rows(harness, TeamRow) == 3
+    other = await add_member(harness.rt, team.id, "someone@example.com")  # another person is not held back
+    other_client = harness.client()
+    response = await other_client.post("/api/v1/teams", headers=await sign_in(other_client, other), json={"name": "Own"})
+    assert response.status_code == 201
 
 
 async def test_resending_one_invitation_is_limited(harness_with):

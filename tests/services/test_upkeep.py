@@ -1,6 +1,9 @@
 """The dispatcher's periodic upkeep: overdue invitations become `expired` (with an audit event,
 their queued email dropped), once each even when several workers run it at once; erased outbox
-rows past the retention period and ended sessions are purged; nothing else is touched."""
+rows past the retention period and ended sessions are purged; nothing else is touched.
+
+On PostgreSQL the database's clock, not the caller's, bounds what is overdue or old enough to
+purge (migration 0007), so these tests start the service's clock in the past and move it to now."""
 
 import asyncio
 import pytest
@@ -20,6 +23,7 @@ async def statuses(harness) -> dict[str, str]:
 
 
 async def test_overdue_invitations_are_expired_with_an_audit_event_and_their_queued_email_dropped(harness, client):
+    harness.clock.advance(days=-2)  # on PostgreSQL the database's clock bounds what is overdue: start in the past
     teams = [await make_team(harness.rt, f"owner{n}@example.com", name=f"T{n}") for n in range(2)]
     keys = [await make_api_key(harness.rt, t.id) for t in teams]
     await invite(client, keys[0], "soon@example.com", expiresInDays=1)
@@ -41,6 +45,7 @@ async def test_overdue_invitations_are_expired_with_an_audit_event_and_their_que
 
 @pytest.mark.postgres_only
 async def test_workers_running_upkeep_at_once_expire_each_invitation_once(harness, client):
+    harness.clock.advance(days=-2)
     key = await make_api_key(harness.rt, (await make_team(harness.rt)).id)
     for n in range(30):
         await invite(client, key, f"p{n}@example.com", expiresInDays=1, sendEmail=False)
@@ -56,6 +61,7 @@ async def test_workers_running_upkeep_at_once_expire_each_invitation_once(harnes
 
 async def test_sent_emails_rows_past_retention_and_ended_sessions_are_purged(harness_with):
     harness = await harness_with(retention_days=10, session_ttl_days=1)
+    harness.clock.advance(days=-11)  # the database's clock bounds what may be purged: start in the past
     client = harness.client()
     team = await make_team(harness.rt)
     key = await make_api_key(harness.rt, team.id)

@@ -181,6 +181,24 @@ async def signed_in_console(harness, person):
     return browser, csrf_of(console.text) if 'name="csrf"' in console.text else None
 
 
+async def test_the_console_shows_why_an_email_failed_without_the_servers_details(harness, acme):
+    team, key = acme
+
+    class Unreachable:
+        async def send_many(self, messages, stop=None):
+            return [ConnectionRefusedError(111, "Connect call failed ('10.1.2.3', 2525) /etc/teamgate/smtp.toml")
+                    for _ in messages]
+
+    harness.rt.dispatcher.sender = Unreachable()
+    await invite(harness.client(), key, "nia@example.com")
+    await harness.rt.dispatcher.drain()
+    browser, _ = await signed_in_console(harness, team.owner)
+    page = (await browser.get("/console")).text
+    assert "The mail server could not be reached." in page and 'data-error-code="smtp_unreachable"' in page
+    for internal in ("10.1.2.3", "2525", "/etc/teamgate", "Connect call failed"):
+        assert internal not in page
+
+
 async def test_an_admin_invites_from_the_console_gets_the_link_and_can_resend_and_cancel(harness, acme):
     team, key = acme
     browser, csrf = await signed_in_console(harness, team.owner)

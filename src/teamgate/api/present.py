@@ -51,7 +51,13 @@ def invitation(i: Invitation, now: datetime) -> s.InvitationOut:
         accepted_by=i.accepted_by_user_id, accepted_at=i.accepted_at, declined_at=i.declined_at,
         revoked_at=i.revoked_at, send_count=i.send_count, last_sent_at=i.last_sent_at,
         delivery=s.DeliveryOut(status=i.delivery_status, attempts=i.delivery_attempts,
-                               last_error=i.delivery_last_error, sent_at=i.delivery_sent_at))
+                               last_error=i.delivery_last_error, last_error_code=delivery_error_code(i),
+                               sent_at=i.delivery_sent_at))
+
+
+def delivery_error_code(i: Invitation) -> str | None:
+    """Requeueing (resend) clears the sentence but not the code, so the sentence decides whether one shows."""
+    return i.delivery_last_error_code if i.delivery_last_error else None
 
 
 def issued(i: Invitation, now: datetime, token: str, url: str) -> s.InvitationIssued:

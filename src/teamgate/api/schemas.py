@@ -240,7 +240,9 @@ class AuditEventOut(Output):
 class DeliveryOut(Output):
     status: str
     attempts: int
-    last_error: str | None
+    last_error: str | None = Field(description="Why the last attempt failed, in a sentence fit to show an admin.")
+    last_error_code: str | None = Field(description="The same as a stable code: recipient_refused, smtp_refused, "
+                                        "smtp_auth_failed, smtp_unreachable, timeout, tls_failed, unreadable, unknown.")
     sent_at: Utc | None
 
 

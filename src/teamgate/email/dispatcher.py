@@ -11,6 +11,13 @@ batch back (queued, due now) for another dispatcher. One that dies mid-batch lea
 `sending`; when the lease runs out they are due again (at-least-once: a crash after the server
 accepted a message can repeat it).
 
+An invitation email to an address that has had `TEAMGATE_RATE_LIMIT_EMAILS_PER_RECIPIENT_ALL_TEAMS`
+from all teams together waits (queued, its attempt not counted) until the window has room: the
+cap across teams delays, it never refuses, so one team cannot stop another's invitations.
+
+A failure is recorded as a reason code and a fixed sentence (email/failures.py), never the
+exception's text, which names the mail server and the operator's set-up; that goes to the log.
+
 Every `TEAMGATE_UPKEEP_INTERVAL_SECONDS` it also runs the upkeep job (services/upkeep.py).
 """
 
@@ -22,11 +29,13 @@ import random
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
 
 from teamgate import metrics
+from teamgate.domain.emails import normalize_email
+from teamgate.email.failures import classify, failure
 from teamgate.email.outbox import Outgoing, open_body
 from teamgate.email.senders import Outcome, Sender
 from teamgate.runtime import Runtime
@@ -74,11 +83,24 @@ class Dispatcher:
         claim_id = secrets.token_hex(16)
         claimed = await self._claim(claim_id)
         if claimed:
-            sendable = [c for c in claimed if c.message is not None]
+            deferred = await self._over_recipient_cap(claimed)
+            sendable = [c for c in claimed if c.message is not None and c.id not in deferred]
             sent = await self.sender.send_many([c.message for c in sendable], stop=self._stopping)
             outcomes = dict(zip([c.id for c in sendable], sent))  # shorter than the batch if we were stopped
-            await self._record(claim_id, claimed, outcomes)
+            await self._record(claim_id, claimed, outcomes, deferred)
         return len(claimed)
+
+    async def _over_recipient_cap(self, claimed: list[Claimed]) -> dict[str, datetime]:
+        """Invitation emails whose address is over the cap across all teams, and when to try them again."""
+        now, deferred = self.rt.clock.now(), {}
+        for c in claimed:
+            if c.message is None or c.invitation_id is None:  # account emails have limits of their own
+                continue
+            wait = await self.rt.limits.recipient_delay(normalize_email(c.message.recipient))
+            if wait:
+                deferred[c.id] = now + timedelta(seconds=wait)
+                log.info("email.send.deferred", extra={"message_id": c.id, "seconds": round(wait)})
+        return deferred
 
     async def drain(self) -> int:
         total = 0
@@ -98,13 +120,17 @@ class Dispatcher:
         except (InvalidToken, ValueError):
             return None
 
-    async def _record(self, claim_id: str, claimed: list[Claimed], outcomes: dict[str, Outcome]) -> None:
-        now = self.rt.clock.now()
+    async def _record(self, claim_id: str, claimed: list[Claimed], outcomes: dict[str, Outcome],
+                      deferred: dict[str, datetime] | None = None) -> None:
+        now, deferred = self.rt.clock.now(), deferred or {}
         async with unit_of_work(self.rt.sessions) as db:
             # account mail (no team) first, while the transaction acts for no team: only then may it
             # be updated (migration 0006); each team's message is recorded within its own team's walls
             for c in sorted(claimed, key=lambda c: c.team_id is not None):
                 await act_for(db, team_id=c.team_id)
+                if c.id in deferred:
+                    await repo.release(db, c.id, claim_id, deferred[c.id])
+                    continue
                 if c.message is not None and c.id not in outcomes:  # never attempted: we are stopping
                     await repo.release(db, c.id, claim_id, now)
                     continue
@@ -114,21 +140,26 @@ class Dispatcher:
                 if c.invitation_id:
                     await repo.mirror_delivery(db, c.invitation_id, delivery_status=values["status"],
                                                delivery_attempts=c.attempts, delivery_last_error=values["last_error"],
+                                               delivery_last_error_code=values["last_error_code"],
                                                delivery_sent_at=values.get("sent_at"))
 
     def _outcome(self, c: Claimed, error: Outcome, now) -> dict:
         if c.message is None:
             log.error("email.send.unreadable", extra={"message_id": c.id})
-            return {"status": "failed", "last_error": "the message cannot be decrypted (was the secret key changed?)"}
+            reason = failure("unreadable")
+            return {"status": "failed", "last_error": reason.message, "last_error_code": reason.code}
         if error is None:
             log.info("email.send.ok", extra={"message_id": c.id, "attempts": c.attempts})
             metrics.EMAILS.labels("sent").inc()
-            return {"status": "sent", "sent_at": now, "body": None, "last_error": None}
+            return {"status": "sent", "sent_at": now, "body": None, "last_error": None, "last_error_code": None}
         final = c.attempts >= self.rt.settings.email_max_attempts
+        reason = classify(error)
         metrics.EMAILS.labels("failed" if final else "retry").inc()
-        log.warning("email.send.failed", extra={"message_id": c.id, "attempts": c.attempts, "final": final})
-        return {"status": "failed" if final else "queued", "last_error": f"{type(error).__name__}: {error}"[:500],
-                "next_attempt_at": now + backoff(c.attempts)}
+        # the raw text is for operators only; the SMTP client never puts the password in it
+        log.warning("email.send.failed", extra={"message_id": c.id, "attempts": c.attempts, "final": final,
+                                                "reason": reason.code, "error": f"{type(error).__name__}: {error}"[:300]})
+        return {"status": "failed" if final else "queued", "last_error": reason.message,
+                "last_error_code": reason.code, "next_attempt_at": now + backoff(c.attempts)}
 
     async def run_forever(self) -> None:
         """Until stop(): drain, then sleep until woken by a commit or the poll interval passes."""

@@ -115,7 +115,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
     AlreadyMember, AccountExists (when existing users may not be invited), InvitationPending,
     PendingLimitReached, SeatLimitReached, RateLimited."""
     ctx.require(MANAGE)
-    await rt.limits.invitation_create(ctx.team_id, f"{ctx.actor.kind}:{ctx.actor.id}")
+    await rt.limits.invitation_create(ctx.team_id, inviter_key(ctx))
     try:
         address = parse_email(email)
     except ValueError as exc:
@@ -153,7 +153,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
         **await _inviter(db, ctx, team), created_at=now, send_count=0, delivery_status="skipped",
         delivery_attempts=0)
     if send_email:  # the delivery state goes in with the row: no second write
-        await rt.limits.email_to(address.normalized)
+        await rt.limits.email_to(team.id, address.normalized)
         _mark_queued(invitation, now)
     if not await repo.insert_unless_pending(db, invitation):  # a concurrent create for the same email won
         winner = await repo.pending_for_email(db, team.id, address.normalized)
@@ -240,7 +240,7 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
     await repo.refresh(db, invitation)
     await outbox.cancel_queued_for(db, invitation.id)
     if send_email:
-        await rt.limits.email_to(invitation.email_normalized)
+        await rt.limits.email_to(ctx.team_id, invitation.email_normalized)
         _mark_queued(invitation, now)
         _enqueue(db, rt, invitation, team, secrets.mail, resend=True)
     audit.record(db, rt, ctx.actor, "invitation.resent", team_id=ctx.team_id, target_type="invitation",
@@ -267,3 +267,15 @@ async def inviter_can_still_grant(db: AsyncSession, rt: Runtime, invitation: Inv
     else:
         return False
     return granting is not None and MANAGE in granting.permissions and granting.rank >= role.rank
+
+
+def inviter_key(ctx: TeamContext) -> str:
+    """Who the per-inviter limit counts: the human behind the call. A session counts for its user
+    and an API key for the person who made it, so more keys or more teams add no allowance; a key
+    whose maker is gone (or an operator's key) counts for its team."""
+    key = ctx.actor.api_key
+    if key is not None:
+        return f"user:{key.created_by_user_id}" if key.created_by_user_id else f"team:{key.team_id}"
+    if ctx.actor.user is not None:
+        return f"user:{ctx.actor.user.id}"
+    return f"{ctx.actor.kind}:{ctx.actor.id}"

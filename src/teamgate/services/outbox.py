@@ -39,9 +39,10 @@ async def retry(db: AsyncSession, rt: Runtime, actor: Actor, *, ids: list[str] |
         if invitation is not None and (invitation.status != PENDING or invitation.expires_at <= now):
             result.skipped[row.id] = "its invitation is no longer pending; resend the invitation instead"
             continue
-        row.status, row.attempts, row.next_attempt_at, row.last_error = "queued", 0, now, None
+        row.status, row.attempts, row.next_attempt_at, row.last_error, row.last_error_code = "queued", 0, now, None, None
         if invitation is not None:
             invitation.delivery_status, invitation.delivery_attempts, invitation.delivery_last_error = "queued", 0, None
+            invitation.delivery_last_error_code = None
         audit.record(db, rt, actor, "email.retried", team_id=row.team_id, target_type="outbox_message",
                      target_id=row.id, invitationId=row.invitation_id)
         result.retried.append(row.id)

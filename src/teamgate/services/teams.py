@@ -40,7 +40,10 @@ async def context_for(db: AsyncSession, rt: Runtime, actor: Actor, team_id: str)
 
 async def create(db: AsyncSession, rt: Runtime, actor: Actor, *, name: str, seat_limit: int | None = None,
                  owner: User) -> tuple[Team, Membership]:
-    """A new team whose creator (`owner`) holds the owner role (or the catalog's highest)."""
+    """A new team whose creator (`owner`) holds the owner role (or the catalog's highest). Raises
+    RateLimited when a person (not an operator) has made too many teams lately."""
+    if actor.user is not None:
+        await rt.limits.team_create(actor.user.id)
     now = rt.clock.now()
     team = Team(id=new_id("team"), name=name.strip(), seat_limit=seat_limit, created_at=now)
     membership = Membership(team_id=team.id, user_id=owner.id, role=rt.catalog.creator_role.name, is_owner=True,

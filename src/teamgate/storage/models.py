@@ -131,7 +131,8 @@ class Invitation(Base):
     last_sent_at: Mapped[datetime | None]
     delivery_status: Mapped[str] = mapped_column(String(16), default="skipped")
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    delivery_last_error: Mapped[str | None] = mapped_column(Text)
+    delivery_last_error: Mapped[str | None] = mapped_column(Text)  # a fixed sentence (email/failures.py)
+    delivery_last_error_code: Mapped[str | None] = mapped_column(String(32))
     delivery_sent_at: Mapped[datetime | None]
 
     # What a token lookup reads beside the invitation, loaded in its one statement (joinedload)
@@ -241,6 +242,7 @@ class OutboxMessage(Base):
     # when a queued message is due; for a `sending` one, when its sender's lease runs out
     next_attempt_at: Mapped[datetime]
     claim_id: Mapped[str | None] = mapped_column(String(32))
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)  # a fixed sentence, never the exception's text
+    last_error_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]

@@ -17,6 +17,10 @@ DEFINER_FUNCTIONS = [
     "teamgate_overdue_invitations(timestamptz, integer)", "teamgate_purge(timestamptz, timestamptz)",
     "teamgate_outbox_figures()", "teamgate_account_token_by_hash(bytea, timestamptz)",
 ]
+# The only columns of `users` the service changes (names, password, proof of the address). Not
+# is_system_owner, id or the address: with UPDATE on the whole table, a service role that sets
+# its own user as the scope could make that user a system owner through the `me` policy.
+USER_COLUMNS_UPDATED = ("first_name", "last_name", "password_hash", "email_verified_at")
 
 
 class UnsafeRole(RuntimeError):
@@ -55,6 +59,8 @@ async def ensure_service_role(conn: AsyncConnection, service_url: str) -> str | 
     await _execute_formatted(conn, "GRANT USAGE ON SCHEMA public TO %I", role)
     await _execute_formatted(conn, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %I", role)
     await _execute_formatted(conn, "REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM %I", role)
+    await _execute_formatted(conn, "REVOKE UPDATE ON users FROM %I", role)  # then only these columns:
+    await _execute_formatted(conn, f"GRANT UPDATE ({', '.join(USER_COLUMNS_UPDATED)}) ON users TO %I", role)
     for function in DEFINER_FUNCTIONS:
         await _execute_formatted(conn, f"GRANT EXECUTE ON FUNCTION {function} TO %I", role)
     return role

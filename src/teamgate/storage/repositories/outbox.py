@@ -54,13 +54,13 @@ async def finish(db: AsyncSession, message_id: str, claim_id: str, **values) -> 
     return result.rowcount == 1
 
 
-async def release(db: AsyncSession, message_id: str, claim_id: str, now: datetime) -> bool:
-    """Hand back a claimed message that was never attempted: queued, due now, the claim's attempt
-    not counted."""
+async def release(db: AsyncSession, message_id: str, claim_id: str, due: datetime) -> bool:
+    """Hand back a claimed message that was never attempted: queued, due at `due` (now, or later
+    when it waits for its recipient's cap), the claim's attempt not counted."""
     result = await db.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.claim_id == claim_id, OutboxMessage.status == "sending")
-        .values(status="queued", claim_id=None, attempts=OutboxMessage.attempts - 1, next_attempt_at=now)
+        .values(status="queued", claim_id=None, attempts=OutboxMessage.attempts - 1, next_attempt_at=due)
         .execution_options(synchronize_session=False))
     return result.rowcount == 1
 
