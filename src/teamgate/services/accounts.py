@@ -92,6 +92,12 @@ async def start_session(db: AsyncSession, rt: Runtime, user: User, *, active_tea
     return SignedIn(session=session, user=user, token=token)
 
 
+async def first_team_id(db: AsyncSession, user: User) -> str | None:
+    """The team a new session starts in: the person's oldest membership (the transaction must act for them)."""
+    mine = await teams_repo.teams_of_user(db, user.id)
+    return mine[0][0].id if mine else None
+
+
 async def login(db: AsyncSession, rt: Runtime, *, email: str, password: str, ip: str | None = None,
                 user_agent: str | None = None) -> SignedIn:
     """Raises InvalidCredentials, the same way for an unknown email and a wrong password."""
@@ -99,7 +105,8 @@ async def login(db: AsyncSession, rt: Runtime, *, email: str, password: str, ip:
     user = await repo.act_as_user_with_email(db, normalize_email(email)) if text_problem(email) is None else None
     if not await rt.passwords.verify(user.password_hash if user else None, password):
         raise errors.InvalidCredentials("The email or password is not right.")
-    signed_in = await start_session(db, rt, user, ip=ip, user_agent=user_agent)
+    signed_in = await start_session(db, rt, user, active_team_id=await first_team_id(db, user), ip=ip,
+                                    user_agent=user_agent)
     actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
     audit.record(db, rt, actor, "session.created", team_id=None, target_type="user", target_id=user.id)
     return signed_in

@@ -88,7 +88,8 @@ async def confirm_password_reset(db: AsyncSession, rt: Runtime, *, token: str, p
         raise errors.TokenInvalid("This link is unknown, used or expired. Ask for a new one.")
     await accounts.take_over(db, rt, user, password_hash=password_hash, via="password_reset", ip=ip,
                              user_agent=user_agent)
-    signed_in = await accounts.start_session(db, rt, user, ip=ip, user_agent=user_agent)
+    signed_in = await accounts.start_session(db, rt, user, active_team_id=await accounts.first_team_id(db, user),
+                                             ip=ip, user_agent=user_agent)
     audit.record(db, rt, _person(user, ip, user_agent), "session.created", team_id=None, target_type="user",
                  target_id=user.id)
     return signed_in

@@ -11,7 +11,7 @@ from teamgate import errors
 from teamgate.api.deps import client_ip, runtime
 from teamgate.api.routes.common import clear_session_cookie, set_session_cookie
 from teamgate.domain.emails import normalize_email
-from teamgate.services import accounts, teams
+from teamgate.services import accounts
 from teamgate.storage.db import unit_of_work
 from teamgate.web.common import check_form, form_token, page, posted_by, redirect, safe_next, viewer
 
@@ -40,9 +40,6 @@ async def login(request: Request, email: Annotated[str, Form(max_length=320)],
         async with unit_of_work(rt.sessions) as db:
             signed_in = await accounts.login(db, rt, email=email, password=password, ip=client_ip(request),
                                              user_agent=request.headers.get("user-agent"))
-            mine = await teams.mine(db, signed_in.user)
-            if mine:
-                signed_in.session.active_team_id = mine[0][0].id
     except (errors.InvalidCredentials, errors.RateLimited) as exc:
         return page(request, "login.html", status=401 if exc.code == "invalid_credentials" else 429,
                     csrf=form_token(request, who), next=safe_next(next), email=email, error=exc.detail, viewer=who)

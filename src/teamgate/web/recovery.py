@@ -13,7 +13,7 @@ from teamgate import errors
 from teamgate.api.deps import client_ip, runtime, token_use_limit
 from teamgate.api.routes.common import set_session_cookie
 from teamgate.api.routes.recovery import ask_for_reset
-from teamgate.services import recovery, teams
+from teamgate.services import recovery
 from teamgate.storage.db import unit_of_work
 from teamgate.web.common import form_token, page, posted_by, redirect, viewer
 
@@ -79,9 +79,6 @@ async def reset(request: Request, token: FormToken, password: Annotated[str, For
             signed_in = await recovery.confirm_password_reset(db, rt, token=token, password=password,
                                                               ip=client_ip(request),
                                                               user_agent=request.headers.get("user-agent"))
-            mine = await teams.mine(db, signed_in.user)
-            if mine:
-                signed_in.session.active_team_id = mine[0][0].id
     except errors.TokenInvalid:
         return _link_invalid(request, who, "password-reset")
     except errors.ValidationFailed as exc:

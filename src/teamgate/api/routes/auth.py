@@ -19,9 +19,6 @@ async def login(body: s.LoginIn, request: Request, response: Response, db: Db, r
     await rt.limits.sign_in(client_ip(request), normalize_email(body.email))
     signed_in = await accounts.login(db, rt, email=body.email, password=body.password, ip=client_ip(request),
                                      user_agent=request.headers.get("user-agent"))
-    mine = await teams.mine(db, signed_in.user)
-    if mine:
-        signed_in.session.active_team_id = mine[0][0].id
     set_session_cookie(response, rt, signed_in.token)
     return s.SignedInOut(user=present.user(signed_in.user), csrf_token=accounts.csrf_token(rt, signed_in.token))
 

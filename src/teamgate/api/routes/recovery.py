@@ -13,7 +13,7 @@ from teamgate.api.deps import Db, Rt, client_ip, token_use_limit
 from teamgate.api.routes.common import set_session_cookie
 from teamgate.domain.emails import normalize_email
 from teamgate.runtime import Runtime
-from teamgate.services import accounts, recovery, teams
+from teamgate.services import accounts, recovery
 from teamgate.storage.db import unit_of_work
 
 log = logging.getLogger("teamgate.recovery")
@@ -55,9 +55,6 @@ async def confirm_password_reset(body: a.PasswordResetConfirmIn, request: Reques
     signed_in = await recovery.confirm_password_reset(db, rt, token=body.token, password=body.password,
                                                       ip=client_ip(request),
                                                       user_agent=request.headers.get("user-agent"))
-    mine = await teams.mine(db, signed_in.user)
-    if mine:
-        signed_in.session.active_team_id = mine[0][0].id
     set_session_cookie(response, rt, signed_in.token)
     return s.SignedInOut(user=present.user(signed_in.user), csrf_token=accounts.csrf_token(rt, signed_in.token))
 
