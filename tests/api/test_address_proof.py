@@ -308,3 +308,42 @@ async def test_a_password_reset_reclaims_a_squatted_account_and_revokes_what_the
     assert (await harness.client().get("/api/v1/team", headers=key_headers(backdoor))).status_code == 401
     assert ("account.reclaimed", {"via": "password_reset", "sessionsEnded": 1, "apiKeysRevoked": 1}) in \
         await audit_actions(harness)
+
+
+async def test_a_key_of_another_team_whose_last_use_is_due_can_still_validate_a_link(harness):
+    """The lookup moves the transaction to the invitation's team: what was written under the
+    key's own team (its last use) must be written first, or PostgreSQL finds no row (a 500)."""
+    acme, other = await make_team(harness.rt), await make_team(harness.rt, "o@example.com", name="Other")
+    created = await invite(harness.client(), await make_api_key(harness.rt, acme.id), VICTIM)
+    other_key = await make_api_key(harness.rt, other.id)
+    assert (await harness.client().get("/api/v1/team", headers=key_headers(other_key))).status_code == 200
+    harness.clock.advance(hours=2)  # the key's last-used time is due for its write
+
+    response = await harness.client().get(f"/api/v1/team-invitations/validate/{created['token']}",
+                                          headers=key_headers(other_key))
+
+    assert response.status_code == 200, response.text
+
+
+async def test_someone_signed_in_opening_another_accounts_reset_link_gets_the_page(harness):
+    acme = await make_team(harness.rt)
+    await add_member(harness.rt, acme.id, VICTIM)
+    assert (await ask_reset(harness.client(), VICTIM)).status_code == 202
+    [token] = await mailed_tokens(harness, to=VICTIM)
+    viewer = harness.client()
+    await sign_in(viewer, acme.owner)
+    harness.clock.advance(minutes=10)  # the viewer's session is due for its last-seen write
+
+    assert (await viewer.get(f"/reset-password?token={token}")).status_code == 200
+    assert (await me(viewer)).status_code == 200
+
+
+async def test_an_address_that_case_folding_would_merge_with_another_is_refused(harness):
+    """`vera@straße.de` is another domain than `vera@strasse.de`, but folds to it: such an address
+    could take the other's account, so it is never invited (nor given an account)."""
+    acme = await make_team(harness.rt)
+    key = await make_api_key(harness.rt, acme.id)
+    for lookalike in ("vera@straße.de", "ſam@example.com", "ﬁle@example.com"):
+        response = await harness.client().post("/api/v1/team-invitations", headers=key_headers(key),
+                                               json={"email": lookalike, "role": "member"})
+        assert problem(response, 422, "validation_error")["errors"][0]["field"] == "email"

@@ -42,6 +42,9 @@ async def act_for_found(db: AsyncSession, lookup: str, params: dict, *, scope: s
     True when it found something; always True where there is no such wall (SQLite)."""
     if not enforced(db):
         return True
+    # what this transaction changed so far was read under the current scope and must be written
+    # under it (a session's last-seen time, a key's last use), before the lookup moves the scope
+    await db.flush()
     found = (await db.execute(_scoping(lookup, scope), params)).first()
     if found is None:
         return False
@@ -60,7 +63,10 @@ async def act_for(db: AsyncSession, *, team_id: str | None = None, user_id: str 
     if not enforced(db):
         return
     current = db.info.setdefault(_CURRENT, {})
-    for name, value in ((TEAM_SETTING, team_id), (USER_SETTING, user_id)):
-        if value is not None and current.get(name) != value:
-            await db.execute(_SET, {"name": name, "value": value})
-            current[name] = value
+    changes = [(name, value) for name, value in ((TEAM_SETTING, team_id), (USER_SETTING, user_id))
+               if value is not None and current.get(name) != value]
+    if changes:
+        await db.flush()  # as in act_for_found: earlier changes are written under the scope they were made in
+    for name, value in changes:
+        await db.execute(_SET, {"name": name, "value": value})
+        current[name] = value
