@@ -208,12 +208,30 @@ class TestVerification:
         assert response.status_code == 202, response.text
         [token] = await mailed_tokens(harness, VERIFY_LINK, to=EMAIL)
         assert (await client.get("/api/v1/me")).json()["user"]["emailVerified"] is False
-        confirmed = await harness.client().post("/api/v1/auth/verify-email", json={"token": token})
+        confirmed = await client.post("/api/v1/auth/verify-email", json={"token": token}, headers=csrf)
         assert confirmed.status_code == 200, confirmed.text
         assert confirmed.json()["emailVerified"] is True
         assert (await client.get("/api/v1/me")).json()["user"]["emailVerified"] is True
         assert "email.verified" in await actions_for(harness, person.id)
-        problem(await client.post("/api/v1/auth/verify-email", json={"token": token}), 400, "token_invalid")
+        problem(await client.post("/api/v1/auth/verify-email", json={"token": token}, headers=csrf), 400,
+                "token_invalid")
+
+    async def test_only_the_accounts_own_session_can_use_the_link_and_a_refusal_keeps_it(self, harness, client):
+        """The link proves the mailbox, not who set the password: whoever reads the mailbox but
+        cannot sign in (the account may be a squatter's) must not verify it for them."""
+        person = await make_user(harness.rt, EMAIL)
+        csrf = await sign_in(client, person)
+        await client.post("/api/v1/me/verify-email", headers=csrf)
+        [token] = await mailed_tokens(harness, VERIFY_LINK, to=EMAIL)
+        someone_else = harness.client()
+        other_csrf = await sign_in(someone_else, await make_user(harness.rt, "other@example.com"))
+
+        problem(await harness.client().post("/api/v1/auth/verify-email", json={"token": token}), 401,
+                "unauthenticated")
+        problem(await someone_else.post("/api/v1/auth/verify-email", json={"token": token}, headers=other_csrf), 401,
+                "unauthenticated")
+        assert await verified_at(harness, person.id) is None
+        assert (await client.post("/api/v1/auth/verify-email", json={"token": token}, headers=csrf)).status_code == 200
 
     async def test_an_already_verified_address_is_409(self, harness, client):
         person = await make_user(harness.rt, EMAIL)

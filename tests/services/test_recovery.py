@@ -43,9 +43,11 @@ class TestSendVerification:
         first, second = await mailed_tokens(harness, VERIFY_LINK)
         async with unit_of_work(harness.rt.sessions) as db:
             with pytest.raises(errors.TokenInvalid):
-                await recovery.confirm_verification(db, harness.rt, token=first)
+                await recovery.confirm_verification(db, harness.rt, token=first, signed_in=None)
         async with unit_of_work(harness.rt.sessions) as db:
-            user = await recovery.confirm_verification(db, harness.rt, token=second)
+            await act_for(db, user_id=person.id)
+            me = await db.get(User, person.id)
+            user = await recovery.confirm_verification(db, harness.rt, token=second, signed_in=me)
             assert user.email_verified
 
     async def test_it_does_nothing_for_a_verified_address(self, harness):
@@ -71,7 +73,7 @@ class TestRequestPasswordReset:
         [token] = await mailed_tokens(harness, RESET_LINK, to=EMAIL)
         async with unit_of_work(harness.rt.sessions) as db:
             with pytest.raises(errors.TokenInvalid):
-                await recovery.confirm_verification(db, harness.rt, token=token)
+                await recovery.confirm_verification(db, harness.rt, token=token, signed_in=None)
         async with unit_of_work(harness.rt.sessions) as db:
             signed_in = await recovery.confirm_password_reset(db, harness.rt, token=token,
                                                               password="a long fresh passphrase")

@@ -112,11 +112,13 @@ class TestVerifyEmailPage:
         response = await browser.post("/account/verify-email", data={"csrf": csrf})
         assert response.status_code == 200 and "We sent a verification link" in response.text
         [token] = await mailed_tokens(harness, VERIFY_LINK)
-        scanner = harness.client()
-        shown = await scanner.get(f"/verify-email?token={token}")
+        scanner = harness.client()  # not signed in: may only look, and is asked to sign in
+        looked = await scanner.get(f"/verify-email?token={token}")
+        assert looked.status_code == 200 and "Sign in to confirm" in looked.text
+        shown = await browser.get(f"/verify-email?token={token}")
         assert shown.status_code == 200 and "Confirm my address" in shown.text
         assert await verified_at(harness, person.id) is None
-        done = await scanner.post("/verify-email", data={"token": token, "csrf": csrf_of(shown.text)})
+        done = await browser.post("/verify-email", data={"token": token, "csrf": csrf_of(shown.text)})
         assert done.status_code == 200 and "is now verified" in done.text
         assert await verified_at(harness, person.id) is not None
         assert "not verified" not in (await browser.get("/account")).text

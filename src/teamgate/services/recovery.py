@@ -111,10 +111,17 @@ async def check_verification_link(db: AsyncSession, rt: Runtime, token: str) -> 
     return (await _claim(db, rt, token, VERIFY))[1]
 
 
-async def confirm_verification(db: AsyncSession, rt: Runtime, *, token: str, ip: str | None = None,
-                               user_agent: str | None = None) -> User:
-    """Use a verification link: the address is proven. Raises TokenInvalid."""
+async def confirm_verification(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User | None,
+                               ip: str | None = None, user_agent: str | None = None) -> User:
+    """Use a verification link, signed in as its account: the address is proven. The link says only
+    that its user reads the mailbox; whoever set the account's password may be someone else (a
+    squatter who accepted a copied invitation link), so the mailbox's owner verifies only an
+    account they can sign in to, and takes any other over by a password reset instead.
+    Raises TokenInvalid, Unauthenticated (not signed in as the link's account; the link is kept)."""
     link, user = await _claim(db, rt, token, VERIFY)
+    if signed_in is None or signed_in.id != user.id:
+        raise errors.Unauthenticated(f"Sign in as {user.email} to confirm the address. If you did not make that "
+                                     "account, reset its password instead: that takes it over.")
     now = rt.clock.now()
     if not await repo.claim(db, link.id, now):
         raise errors.TokenInvalid("This link is unknown, used or expired. Ask for a new one.")

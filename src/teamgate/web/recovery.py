@@ -6,6 +6,7 @@ the link. The forgot-password answer is the same whether or not an account has t
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request
 
@@ -95,8 +96,10 @@ async def verify_form(request: Request, token: LinkToken = ""):
     who, user = await _look(request, token, recovery.check_verification_link)
     if user is None:
         return _link_invalid(request, who, "verification")
+    here = f"/verify-email?token={quote(token)}"
     return page(request, "verify_email.html", csrf=form_token(request, who), token=token, email=user.email,
-                viewer=who)
+                viewer=who, owner_signed_in=who.signed_in and who.user.id == user.id,
+                login_url=f"/login?next={quote(here, safe='')}")
 
 
 @router.post("/verify-email", dependencies=[Depends(token_use_limit)])
@@ -105,9 +108,12 @@ async def verify(request: Request, token: FormToken, csrf: Csrf = ""):
     who = await posted_by(request, csrf)
     try:
         async with unit_of_work(rt.sessions) as db:
-            user = await recovery.confirm_verification(db, rt, token=token, ip=client_ip(request),
+            who = await viewer(db, request)  # again, inside this transaction
+            user = await recovery.confirm_verification(db, rt, token=token, signed_in=who.user, ip=client_ip(request),
                                                        user_agent=request.headers.get("user-agent"))
     except errors.TokenInvalid:
         return _link_invalid(request, who, "verification")
+    except errors.Unauthenticated:
+        return redirect(f"/verify-email?token={quote(token)}")
     return page(request, "message.html", title="Address verified",
                 message=f"{user.email} is now verified. Thank you.", viewer=who)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from teamgate.api import account_schemas as a
 from teamgate.api import present
 from teamgate.api import schemas as s
-from teamgate.api.deps import Db, Rt, client_ip, token_use_limit
+from teamgate.api.deps import Authenticated, Db, Rt, client_ip, token_use_limit
 from teamgate.api.routes.common import set_session_cookie
 from teamgate.domain.emails import normalize_email
 from teamgate.runtime import Runtime
@@ -60,8 +60,9 @@ async def confirm_password_reset(body: a.PasswordResetConfirmIn, request: Reques
 
 
 @router.post("/auth/verify-email", response_model=s.UserOut, dependencies=[Depends(token_use_limit)])
-async def verify_email(body: a.VerifyEmailIn, request: Request, db: Db, rt: Rt):
-    """Use an address-verification link: the account's email becomes verified."""
-    user = await recovery.confirm_verification(db, rt, token=body.token, ip=client_ip(request),
-                                               user_agent=request.headers.get("user-agent"))
+async def verify_email(body: a.VerifyEmailIn, request: Request, auth: Authenticated, db: Db, rt: Rt):
+    """Use an address-verification link, signed in as its account: its email becomes verified."""
+    user = await recovery.confirm_verification(db, rt, token=body.token,
+                                               signed_in=auth.actor.user if auth.session else None,
+                                               ip=client_ip(request), user_agent=request.headers.get("user-agent"))
     return present.user(user)
