@@ -136,7 +136,8 @@ async def test_the_mailbox_owner_takes_a_squatted_account_over_with_a_mail_token
     assert (await login(harness, VICTIM, OWNER_OF_MAILBOX["password"]))[1].status_code == 200
     assert (await harness.client().get("/api/v1/team", headers=key_headers(backdoor))).status_code == 401
     actions = await audit_actions(harness)
-    assert ("account.reclaimed", {"via": "invitation", "sessionsEnded": 1, "apiKeysRevoked": 1}) in actions
+    assert ("account.reclaimed", {"via": "invitation", "sessionsEnded": 1, "apiKeysRevoked": 1,
+                                  "invitationsRevoked": 0}) in actions
     assert any(a == "api_key.revoked" and d.get("reason") == "account_reclaimed" for a, d in actions)
 
 
@@ -308,8 +309,8 @@ async def test_a_password_reset_reclaims_a_squatted_account_and_revokes_what_the
     assert reset.json()["user"]["emailVerified"] is True
     assert (await me(squatter)).status_code == 401
     assert (await harness.client().get("/api/v1/team", headers=key_headers(backdoor))).status_code == 401
-    assert ("account.reclaimed", {"via": "password_reset", "sessionsEnded": 1, "apiKeysRevoked": 1}) in \
-        await audit_actions(harness)
+    assert ("account.reclaimed", {"via": "password_reset", "sessionsEnded": 1, "apiKeysRevoked": 1,
+                                  "invitationsRevoked": 0}) in await audit_actions(harness)
 
 
 async def test_a_key_of_another_team_whose_last_use_is_due_can_still_validate_a_link(harness):
@@ -349,3 +350,40 @@ async def test_an_address_that_case_folding_would_merge_with_another_is_refused(
         response = await harness.client().post("/api/v1/team-invitations", headers=key_headers(key),
                                                json={"email": lookalike, "role": "member"})
         assert problem(response, 422, "validation_error")["errors"][0]["field"] == "email"
+
+
+async def test_invitations_the_squatter_sent_die_when_the_mailbox_owner_reclaims(harness):
+    """A squatter who got into a real team with the copied link may have invited accomplices
+    (without email, keeping the link): those links die with the squatter's hold on the account."""
+    acme = await make_team(harness.rt, "boss@example.com", name="Acme")
+    key = await make_api_key(harness.rt, acme.id)
+    leaked = await invite(harness.client(), key, VICTIM, role="admin", sendEmail=False)
+    squatter = harness.client()
+    taken = await accept(squatter, leaked["token"], password="mallory's own password", firstName="Not",
+                         lastName="Victim")
+    csrf = {"X-CSRF-Token": taken.json()["csrfToken"]}
+    accomplice = (await squatter.post("/api/v1/team-invitations", headers=csrf,
+                                      json={"email": "mallory2@evil.example", "role": "admin",
+                                            "sendEmail": False})).json()
+    await harness.send_mail()
+    assert (await ask_reset(harness.client(), VICTIM)).status_code == 202
+    [token] = await mailed_tokens(harness, to=VICTIM)
+
+    assert (await confirm_reset(harness.client(), token, OWNER_OF_MAILBOX["password"])).status_code == 200
+
+    problem(await accept(harness.client(), accomplice["token"], **NEW_PERSON), 400, "invitation_revoked")
+    assert any(a == "invitation.revoked" and d.get("reason") == "account_reclaimed"
+               for a, d in await audit_actions(harness))
+
+
+async def test_changing_the_password_of_an_unverified_account_leaves_reset_links_alive(harness):
+    den, squatter, _ = await squat(harness)
+    await harness.send_mail()
+    assert (await ask_reset(harness.client(), VICTIM)).status_code == 202
+    [token] = await mailed_tokens(harness, to=VICTIM)
+    csrf = {"X-CSRF-Token": (await me(squatter)).json()["csrfToken"]}
+    changed = await squatter.post("/api/v1/me/password", headers=csrf,
+                                  json={"currentPassword": "mallory's own password", "newPassword": "another long one x"})
+    assert changed.status_code == 204, changed.text
+
+    assert (await confirm_reset(harness.client(), token, OWNER_OF_MAILBOX["password"])).status_code == 200

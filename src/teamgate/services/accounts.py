@@ -19,6 +19,7 @@ from teamgate.domain.passwords import password_problem, person_inputs
 from teamgate.domain.tokens import derive, hash_token, new_token
 from teamgate.runtime import Runtime
 from teamgate.services import api_keys, audit
+from teamgate.services import invitations as invitations_service
 from teamgate.services.context import Actor
 from teamgate.storage.models import Session, SetupToken, User
 from teamgate.storage.repositories import account_tokens as tokens_repo
@@ -176,8 +177,8 @@ async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash:
                     user_agent: str | None = None) -> None:
     """Whoever proved control of the mailbox gets the account (DESIGN 10): a new password (and
     names, if given), the address verified, and every session and unused account link ended.
-    Taking over an unverified account (`account.reclaimed`) also revokes the API keys it made,
-    since whoever held it before may have been a squatter; its memberships stay, as they belong
+    Taking over an unverified account (`account.reclaimed`) also revokes the API keys it made and
+    the pending invitations it sent, since whoever held it before may have been a squatter; its memberships stay, as they belong
     to the address that was invited. On a verified account this is a password reset."""
     now = rt.clock.now()
     was_verified = user.email_verified
@@ -190,13 +191,15 @@ async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash:
     sessions = await tokens_repo.end_sessions(db, user.id)
     await tokens_repo.retire(db, user.id, now)
     actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
-    keys = 0
+    keys = invitations = 0
     if not was_verified:
         for team, _ in await teams_repo.teams_of_user(db, user.id):
             await act_for(db, team_id=team.id)  # each key and its audit event are in their own team's rows
             keys += len(await api_keys.revoke_made_by(db, rt, actor, team_id=team.id, user_id=user.id,
                                                       reason="account_reclaimed"))
+            invitations += len(await invitations_service.revoke_sent_by(db, rt, actor, team_id=team.id,
+                                                                        user_id=user.id, reason="account_reclaimed"))
             await db.flush()
     audit.record(db, rt, actor, "account.reclaimed" if not was_verified else "password.reset", team_id=None,
-                 target_type="user", target_id=user.id, via=via, sessionsEnded=sessions, apiKeysRevoked=keys)
+                 target_type="user", target_id=user.id, via=via, sessionsEnded=sessions, apiKeysRevoked=keys, invitationsRevoked=invitations)
     await db.flush()

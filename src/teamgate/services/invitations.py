@@ -16,7 +16,7 @@ from teamgate.domain.tokens import hash_token, new_token
 from teamgate.email import outbox
 from teamgate.runtime import Runtime
 from teamgate.services import audit
-from teamgate.services.context import TeamContext
+from teamgate.services.context import Actor, TeamContext
 from teamgate.storage.models import ApiKey, Invitation, Team
 from teamgate.storage.repositories import accounts as accounts_repo
 from teamgate.storage.repositories import invitations as repo
@@ -267,6 +267,18 @@ async def inviter_can_still_grant(db: AsyncSession, rt: Runtime, invitation: Inv
     else:
         return False
     return granting is not None and MANAGE in granting.permissions and granting.rank >= role.rank
+
+
+async def revoke_sent_by(db: AsyncSession, rt: Runtime, actor: Actor, *, team_id: str, user_id: str,
+                         reason: str) -> list[str]:
+    """Revoke the pending invitations a person sent in a team (their account was taken over by
+    its mailbox's owner: the links the previous holder kept must die with it)."""
+    revoked = await repo.revoke_pending_sent_by(db, team_id, user_id, rt.clock.now())
+    for invitation_id in revoked:
+        await outbox.cancel_queued_for(db, invitation_id)
+        audit.record(db, rt, actor, "invitation.revoked", team_id=team_id, target_type="invitation",
+                     target_id=invitation_id, reason=reason)
+    return revoked
 
 
 def inviter_key(ctx: TeamContext) -> str:

@@ -53,7 +53,11 @@ async def change_password(db: AsyncSession, rt: Runtime, actor: Actor, session: 
                                   last_name=user.last_name, field="newPassword")
     user.password_hash = await rt.passwords.hash(new_password)
     ended = await repo.end_sessions(db, user.id, keep=session.id)
-    await repo.retire(db, user.id, rt.clock.now(), purpose=RESET)
+    if user.email_verified:
+        # the reset links in the mailbox were asked for by the same person. For an unverified
+        # account they may be the mailbox owner's way to take it back from whoever set this
+        # password, so they stay alive
+        await repo.retire(db, user.id, rt.clock.now(), purpose=RESET)
     audit.record(db, rt, actor, "password.changed", team_id=None, target_type="user", target_id=user.id,
                  sessionsEnded=ended)
     return ended

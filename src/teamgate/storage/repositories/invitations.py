@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from teamgate.domain.invitation import EXPIRED, PENDING
+from teamgate.domain.invitation import EXPIRED, PENDING, REVOKED
 from teamgate.storage.models import Invitation
 from teamgate.storage.scope import act_for_found
 
@@ -93,6 +93,14 @@ async def transition(db: AsyncSession, invitation_id: str, *, from_statuses: tup
         query = query.where(or_(Invitation.token_hash == presented_hash, Invitation.link_token_hash == presented_hash))
     result = await db.execute(query.values(**values).execution_options(synchronize_session=False))
     return result.rowcount == 1
+
+
+async def revoke_pending_sent_by(db: AsyncSession, team_id: str, user_id: str, now: datetime) -> list[str]:
+    """Revoke every pending (or expired-by-time) invitation a person sent in a team; their ids."""
+    return list(await db.scalars(
+        update(Invitation).where(Invitation.team_id == team_id, Invitation.invited_by_user_id == user_id,
+                                 Invitation.status.in_((PENDING, EXPIRED)))
+        .values(status=REVOKED, revoked_at=now).returning(Invitation.id).execution_options(synchronize_session=False)))
 
 
 async def refresh(db: AsyncSession, invitation: Invitation) -> Invitation:
