@@ -8,11 +8,12 @@ mail-token invitation. Each refusal is checked for changing nothing.
 
 import asyncio
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from teamgate.domain.tokens import hash_token
 from teamgate.storage.db import unit_of_work
-from teamgate.storage.models import AuditEvent, Invitation
+from teamgate.storage.models import ApiKey, AuditEvent, Invitation, User
 from teamgate.storage.repositories import invitations as repo
 from teamgate.storage.scope import act_for
 from tests.factories import (NEW_PERSON, add_member, invite, key_headers, make_api_key, make_team, mailed_token,
@@ -99,13 +100,17 @@ async def test_a_signed_in_unverified_account_is_verified_by_accepting_with_the_
 # --- the squatter: a self-made team, a link-token accept, and the real owner wins ---------------
 
 async def squat(harness):
+    return await squat_as(harness, VICTIM, "mallory@example.com")
+
+
+async def squat_as(harness, victim, mallory_email):
     """An attacker makes a team, invites an address they do not own without email, and accepts
     with the link token: they hold an unverified account with that address, a session and a key."""
-    den = await make_team(harness.rt, "mallory@example.com", name="Den")
+    den = await make_team(harness.rt, mallory_email, name="Den")
     mallory = harness.client()
     csrf = await sign_in(mallory, den.owner)
     created = (await mallory.post("/api/v1/team-invitations", headers=csrf,
-                                  json={"email": VICTIM, "role": "admin", "sendEmail": False})).json()
+                                  json={"email": victim, "role": "admin", "sendEmail": False})).json()
     squatter = harness.client()
     taken = await accept(squatter, created["token"], password="mallory's own password", firstName="Not",
                          lastName="Victim")
@@ -387,3 +392,33 @@ async def test_changing_the_password_of_an_unverified_account_leaves_reset_links
     assert changed.status_code == 204, changed.text
 
     assert (await confirm_reset(harness.client(), token, OWNER_OF_MAILBOX["password"])).status_code == 200
+
+
+@pytest.mark.postgres_only
+async def test_nothing_the_squatter_makes_while_the_account_changes_hands_survives(harness):
+    """Requests signed in to the account hold it (shared) while they act; the takeover holds it
+    exclusively, so each of them ends before it, or starts after it and finds its session gone."""
+    for round_ in range(4):
+        den, squatter, _ = await squat_as(harness, f"victim{round_}@example.com", f"mallory{round_}@example.com")
+        await harness.send_mail()
+        assert (await ask_reset(harness.client(), f"victim{round_}@example.com")).status_code == 202
+        [token] = await mailed_tokens(harness, to=f"victim{round_}@example.com")
+        csrf = {"X-CSRF-Token": (await me(squatter)).json()["csrfToken"]}
+
+        reclaimed = asyncio.Event()
+
+        async def keep_minting():
+            while not reclaimed.is_set():
+                await squatter.post("/api/v1/api-keys", headers=csrf, json={"name": "more", "role": "admin"})
+
+        async def reclaim():
+            assert (await confirm_reset(harness.client(), token, OWNER_OF_MAILBOX["password"])).status_code == 200
+            reclaimed.set()
+
+        await asyncio.gather(reclaim(), keep_minting(), keep_minting())
+
+        async with harness.owner() as db:
+            live = await db.scalar(select(func.count()).select_from(ApiKey).join(User, User.id == ApiKey.created_by_user_id)
+                                   .where(User.email_normalized == f"victim{round_}@example.com",
+                                          ApiKey.revoked_at.is_(None)))
+        assert live == 0, f"round {round_}: {live} keys survived"

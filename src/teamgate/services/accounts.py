@@ -106,6 +106,8 @@ async def login(db: AsyncSession, rt: Runtime, *, email: str, password: str, ip:
     user = await repo.act_as_user_with_email(db, normalize_email(email)) if text_problem(email) is None else None
     if not await rt.passwords.verify(user.password_hash if user else None, password):
         raise errors.InvalidCredentials("The email or password is not right.")
+    if await repo.password_hash_now(db, user.id) != user.password_hash:  # taken over or changed meanwhile
+        raise errors.InvalidCredentials("The email or password is not right.")
     signed_in = await start_session(db, rt, user, active_team_id=await first_team_id(db, user), ip=ip,
                                     user_agent=user_agent)
     actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
@@ -183,6 +185,7 @@ async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash:
     now = rt.clock.now()
     was_verified = user.email_verified
     await act_for(db, user_id=user.id)
+    await repo.hold_exclusively(db, user.id)  # no request signed in to it may still act while it changes hands
     user.password_hash = password_hash
     if first_name and last_name:
         user.first_name, user.last_name = first_name.strip(), last_name.strip()

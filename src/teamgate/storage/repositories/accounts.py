@@ -42,6 +42,17 @@ async def user_by_email(db: AsyncSession, email_normalized: str) -> User | None:
     return await db.scalar(select(User).where(User.email_normalized == email_normalized))
 
 
+async def hold_exclusively(db: AsyncSession, user_id: str) -> None:
+    """Lock the account until the transaction ends: requests signed in to it wait (see session_by_hash)."""
+    await db.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
+async def password_hash_now(db: AsyncSession, user_id: str) -> str | None:
+    """The account's password hash as committed now, held (shared) until the transaction ends."""
+    return await db.scalar(select(User.password_hash).where(User.id == user_id).with_for_update(read=True)
+                           .execution_options(populate_existing=True))
+
+
 async def is_system_owner(db: AsyncSession, user_id: str) -> bool:
     if enforced(db):
         return bool(await db.scalar(text("SELECT teamgate_is_system_owner(:u)"), {"u": user_id}))
@@ -59,6 +70,11 @@ async def session_by_hash(db: AsyncSession, token_hash: bytes, now: datetime) ->
     if not await act_for_found(db, "SELECT id, user_id FROM teamgate_session_by_hash(:h, :now)",
                                {"h": token_hash, "now": now}, scope="user_id"):
         return None
+    # Hold the account (shared) for this transaction: an account takeover (which holds it
+    # exclusively) either waits for this request to end, or ends first, and then the session
+    # read below, in a statement of its own, no longer finds the sessions it deleted.
+    await db.execute(select(User.id).where(User.id == select(Session.user_id).where(
+        Session.token_hash == token_hash).scalar_subquery()).with_for_update(read=True))
     row = (await db.execute(
         select(Session, User).join(User, User.id == Session.user_id)
         .where(Session.token_hash == token_hash, Session.expires_at > now)
