@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from teamgate.api.deps import SESSION_COOKIE
+from teamgate.http.cookies import SESSION_COOKIE
 from teamgate.domain.ids import new_id
 from teamgate.domain.tokens import hash_token
 from teamgate.storage.models import OutboxMessage, Session

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.domain import invitation as rules
-from teamgate.email import outbox
+from teamgate.services import outbox
 from teamgate.runtime import Runtime
 from teamgate.services import audit
 from teamgate.services.context import Actor

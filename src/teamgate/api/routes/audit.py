@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from teamgate.api import present
 from teamgate.api import schemas as s
-from teamgate.api.deps import Db, Team
+from teamgate.http.deps import Db, Team
 from teamgate.api.routes.common import Pages
 from teamgate.services import audit
 
