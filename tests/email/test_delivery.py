@@ -10,8 +10,7 @@ from httpx import ASGITransport, AsyncClient
 
 from teamgate.app import create_app
 from teamgate.config import Settings
-from teamgate.email.messages import Templates
-from teamgate.email.messages import Outgoing
+from teamgate.email.messages import Outgoing, Templates
 from teamgate.email.senders import ConsoleSender, FileSender, MemorySender
 from tests.conftest import _empty_tables
 from tests.factories import invite, key_headers, make_api_key, make_team

@@ -5,7 +5,6 @@ web/, which sits beside api/ above this package). No stack trace leaves."""
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request, Response

@@ -7,8 +7,8 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from teamgate.api import account_schemas as a
 from teamgate.api import present
 from teamgate.api import schemas as s
-from teamgate.http.deps import Db, Rt, client_ip, token_use_limit
 from teamgate.http.cookies import set_session_cookie
+from teamgate.http.deps import Db, Rt, client_ip, token_use_limit
 from teamgate.http.password_reset import ask_for_reset
 from teamgate.services import accounts, recovery
 
