@@ -1,11 +1,12 @@
-# Two commands: `make serve` starts teamgate on the embedded default; `make test` runs the suite.
-# Both create .venv and install what they need on first use (and again when pyproject.toml changes).
+# `make serve` starts teamgate on the embedded default; `make test` checks the layers, then runs
+# the suite; `make check` checks the layers alone. Each creates .venv and installs what it needs on
+# first use (and again when pyproject.toml changes).
 
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test
+.PHONY: serve test check
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "teamgate needs Python 3.11 or newer"; exit 1; }
@@ -17,6 +18,10 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(VENV)/bin/teamgate serve
 
-test: $(STAMP)
+# the import-linter contracts in pyproject.toml: no module imports a layer above its own, no circles
+check: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+test: check
 	@scripts/ensure-services
 	$(VENV)/bin/pytest -n auto --dist loadfile

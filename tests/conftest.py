@@ -157,6 +157,14 @@ class Harness:
     def rt(self):
         return self.app.state.rt
 
+    @property
+    def dispatcher(self):
+        return self.app.state.dispatcher
+
+    @dispatcher.setter
+    def dispatcher(self, replacement) -> None:
+        self.app.state.dispatcher = replacement
+
     @asynccontextmanager
     async def owner(self):
         """A transaction as the tables' owner, past row-level security: for setting up and inspecting."""
@@ -176,7 +184,7 @@ class Harness:
     async def send_mail(self) -> list:
         """Run the dispatcher until the outbox is empty; returns what was sent by this call."""
         before = len(self.mail.sent)
-        await self.rt.dispatcher.drain()
+        await self.dispatcher.drain()
         return self.mail.sent[before:]
 
 

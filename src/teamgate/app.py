@@ -9,33 +9,36 @@ from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from teamgate import __version__
-from teamgate.api import docs, errors
+from teamgate.api import docs
 from teamgate.api.openapi import PROBLEM_RESPONSES, DocumentedErrorsFastAPI
 from teamgate.api.routes import (api_keys, audit, auth, health, invitation_links, invitations, metrics, recovery,
                                  self_service, tasks, teams)
 from teamgate.config import Settings
-from teamgate.logs import configure as configure_logs
-from teamgate.email.dispatcher import Dispatcher
 from teamgate.email.senders import Sender, make_sender
+from teamgate.http import errors
+from teamgate.http.middleware import BodyLimit, Observe, PrivateApiResponses, RequestId
+from teamgate.logs import configure as configure_logs
 from teamgate.runtime import Clock, build_runtime
-from teamgate.middleware import BodyLimit, Observe, PrivateApiResponses, RequestId
+from teamgate.services.dispatcher import Dispatcher
 from teamgate.web import routes as web
+from teamgate.web.common import problem_page
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, sender: Sender | None = None,
                run_dispatcher: bool = True) -> FastAPI:
     settings = settings or Settings()
     rt = build_runtime(settings, clock=clock)
-    rt.dispatcher = Dispatcher(rt, sender or make_sender(settings))
+    # woken by the outbox after each commit that queued email (Runtime.outbox_added), not by the requests
+    dispatcher = Dispatcher(rt, sender or make_sender(settings))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         if run_dispatcher:
-            rt.dispatcher.start()
+            app.state.dispatcher.start()
         try:
             yield
         finally:
-            await rt.dispatcher.stop()
+            await app.state.dispatcher.stop()
             await rt.engine.dispose()
 
     # FastAPI's own /docs and /redoc load unpinned scripts from a CDN: ours come from the package
@@ -43,8 +46,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                                   description="Team invitations: single-use links, roles, tasks, audit, reliable email.",
                                   docs_url=None, redoc_url=None)
     app.state.rt = rt
+    app.state.dispatcher = dispatcher
     app.state.runs_dispatcher = run_dispatcher
-    errors.install(app)
+    errors.install(app, error_page=problem_page)
     for router in (auth.router, recovery.router, self_service.router, teams.router, tasks.router, api_keys.router,
                    audit.router, invitation_links.router, invitations.router):
         app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES)

@@ -24,7 +24,7 @@ from teamgate.runtime import build_runtime
 from teamgate.config import Settings, WeakSecretKey
 from teamgate.logs import configure as configure_logs
 from teamgate.domain.emails import normalize_email
-from teamgate.email.dispatcher import Dispatcher
+from teamgate.services.dispatcher import Dispatcher
 from teamgate.email.senders import make_sender
 from teamgate.runtime import Runtime
 from teamgate.services import accounts, api_keys, invitations, outbox, teams

@@ -1,12 +1,16 @@
-"""What services need besides the database session: settings, roles, clock, hashing, sealing, email."""
+"""What services need besides the database session: settings, roles, clock, hashing, sealing,
+email templates, rate limits, and the signal that email is waiting. It sits between services/
+(which take it) and the adapters it is built from (storage, email, ratelimit); nothing in it
+knows of services, the dispatcher, or HTTP."""
 
 from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import anyio
 from argon2 import PasswordHasher
@@ -21,9 +25,6 @@ from teamgate.domain.roles import RoleCatalog
 from teamgate.email.messages import Templates
 from teamgate.ratelimit import RateLimits
 from teamgate.storage.db import make_engine, session_factory
-
-if TYPE_CHECKING:
-    from teamgate.email.dispatcher import Dispatcher
 
 
 class Clock(Protocol):
@@ -62,6 +63,26 @@ class Passwords:
         return await anyio.to_thread.run_sync(check, limiter=self._slots)
 
 
+class Signal:
+    """An in-process notice with any number of listeners. The outbox rings `Runtime.outbox_added`
+    after a commit that queued email; each running dispatcher in this process listens, and sends
+    at once instead of at its next poll. (Other processes' dispatchers find the rows by polling.)"""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def listen(self, callback: Callable[[], None]) -> None:
+        self._listeners.append(callback)
+
+    def ignore(self, callback: Callable[[], None]) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def ring(self) -> None:
+        for callback in list(self._listeners):
+            callback()
+
+
 def outbox_cipher(secret: bytes) -> Fernet:
     """The key that seals outbox bodies, derived from the secret key for this one purpose."""
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"teamgate outbox v1").derive(secret)
@@ -79,7 +100,7 @@ class Runtime:
     limits: RateLimits
     templates: Templates
     clock: Clock = field(default_factory=SystemClock)
-    dispatcher: Dispatcher | None = None
+    outbox_added: Signal = field(default_factory=Signal)
 
 
 def build_runtime(settings: Settings, *, clock: Clock | None = None, database_url: str | None = None) -> Runtime:

@@ -26,9 +26,9 @@ async def test_a_database_behind_the_newest_migration_is_not_ready(harness, clie
 
 async def test_a_process_whose_dispatcher_stopped_is_not_ready(harness, client):
     harness.app.state.runs_dispatcher = True  # as `teamgate serve` without --no-dispatcher
-    harness.rt.dispatcher.start()
+    harness.dispatcher.start()
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["dispatcher"] == "ok"
-    await harness.rt.dispatcher.stop()
+    await harness.dispatcher.stop()
     stopped = await client.get("/readyz")
     assert stopped.status_code == 503 and stopped.json()["checks"]["dispatcher"] == "stopped"

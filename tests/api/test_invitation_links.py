@@ -141,7 +141,7 @@ async def test_validate_says_whether_an_account_exists_for_the_email(harness):
     acme, key, admin = await start(harness)
     await make_user(harness.rt, INVITEE)
     await invite(admin, key, INVITEE)
-    await harness.rt.dispatcher.drain()
+    await harness.dispatcher.drain()
     async with harness.owner() as db:  # a verified account holds its address even against the mail token
         await db.execute(update(UserRow).where(UserRow.email_normalized == INVITEE).values(
             email_verified_at=harness.clock.now()))

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from teamgate import errors
-from teamgate.api.errors import STATUS
+from teamgate.http.errors import STATUS
 from teamgate.domain import invitation as rules
 from teamgate.domain.emails import MAX_EMAIL_LENGTH, Email, normalize_email, parse_email
 

@@ -10,8 +10,7 @@ from httpx import ASGITransport, AsyncClient
 
 from teamgate.app import create_app
 from teamgate.config import Settings
-from teamgate.email.messages import Templates
-from teamgate.email.outbox import Outgoing
+from teamgate.email.messages import Outgoing, Templates
 from teamgate.email.senders import ConsoleSender, FileSender, MemorySender
 from tests.conftest import _empty_tables
 from tests.factories import invite, key_headers, make_api_key, make_team
@@ -77,32 +76,32 @@ def test_user_text_cannot_inject_headers_or_markup(clock):
 
 
 async def test_a_failed_send_is_retried_later_and_then_delivered(harness, client):
-    harness.rt.dispatcher.sender = FlakySender(failures=1)
+    harness.dispatcher.sender = FlakySender(failures=1)
     team = await make_team(harness.rt)
     key = await make_api_key(harness.rt, team.id)
     created = await invite(client, key, "later@example.com")
 
-    await harness.rt.dispatcher.drain()
+    await harness.dispatcher.drain()
     state = (await client.get(f"/api/v1/team-invitations/{created['id']}", headers=key_headers(key))).json()
     assert state["delivery"]["status"] == "queued" and state["delivery"]["attempts"] == 1
     assert state["delivery"]["lastErrorCode"] == "smtp_unreachable"
     assert state["delivery"]["lastError"] == "The mail server could not be reached."  # not the exception's text
 
     harness.clock.advance(minutes=1)
-    await harness.rt.dispatcher.drain()
+    await harness.dispatcher.drain()
     state = (await client.get(f"/api/v1/team-invitations/{created['id']}", headers=key_headers(key))).json()
     assert state["delivery"]["status"] == "sent" and state["delivery"]["sentAt"].endswith("Z")
-    assert [m.recipient for m in harness.rt.dispatcher.sender.sent] == ["later@example.com"]
+    assert [m.recipient for m in harness.dispatcher.sender.sent] == ["later@example.com"]
 
 
 async def test_an_address_that_keeps_failing_ends_failed(harness, client):
     harness.rt.settings.email_max_attempts = 3
-    harness.rt.dispatcher.sender = FlakySender(failures=100)
+    harness.dispatcher.sender = FlakySender(failures=100)
     team = await make_team(harness.rt)
     key = await make_api_key(harness.rt, team.id)
     created = await invite(client, key, "never@example.com")
     for _ in range(5):
-        await harness.rt.dispatcher.drain()
+        await harness.dispatcher.drain()
         harness.clock.advance(hours=2)
     state = (await client.get(f"/api/v1/team-invitations/{created['id']}", headers=key_headers(key))).json()
     assert state["delivery"] == {"status": "failed", "attempts": 3, "lastError": "The mail server could not be reached.",
@@ -131,13 +130,13 @@ async def test_a_dispatcher_whose_lease_ran_out_cannot_overwrite_the_one_that_to
     team = await make_team(harness.rt)
     key = await make_api_key(harness.rt, team.id)
     created = await invite(client, key, "leased@example.com")
-    stalled = harness.rt.dispatcher
+    stalled = harness.dispatcher
     claimed = await stalled._claim("stalled-claim")  # it claims, then hangs before sending
     assert [c.invitation_id for c in claimed] == [created["id"]]
     assert await stalled.run_once() == 0  # while the lease holds nobody else takes the message
 
     harness.clock.advance(minutes=11)  # the lease runs out; another dispatcher takes over and sends
-    assert await harness.rt.dispatcher.run_once() == 1
+    assert await harness.dispatcher.run_once() == 1
     await stalled._record("stalled-claim", claimed, {claimed[0].id: ConnectionRefusedError("late failure")})
 
     state = (await client.get(f"/api/v1/team-invitations/{created['id']}", headers=key_headers(key))).json()

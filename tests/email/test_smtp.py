@@ -51,7 +51,7 @@ async def delivery(client, key, invitation_id: str) -> dict:
 async def test_the_message_arrives_with_headers_both_parts_and_a_link_that_accepts(harness_with, smtp, inbox):
     h, client, key = await smtp_harness(harness_with, smtp)
     await invite(client, key, "grace@example.com", role="admin")
-    await h.rt.dispatcher.drain()
+    await h.dispatcher.drain()
 
     [message] = inbox.messages
     assert message["From"] == "Acme Invitations <invites@teams.example.com>"
@@ -73,7 +73,7 @@ async def test_a_batch_goes_over_one_connection(harness_with, smtp, inbox):
     h, client, key = await smtp_harness(harness_with, smtp)
     for i in range(5):
         await invite(client, key, f"person{i}@example.com")
-    assert await h.rt.dispatcher.drain() == 5
+    assert await h.dispatcher.drain() == 5
     assert sorted(inbox.recipients()) == [f"person{i}@example.com" for i in range(5)]
     assert inbox.sessions == 1
 
@@ -86,7 +86,7 @@ async def test_starttls_and_login_are_used_when_configured(harness_with, inbox, 
                                             smtp_validate_certs=False, smtp_username="mailer",
                                             smtp_password=SecretStr("mail-password"))
         await invite(client, key, "secure@example.com")
-        await h.rt.dispatcher.drain()
+        await h.dispatcher.drain()
     finally:
         controller.stop()
     assert inbox.logins == [("mailer", "mail-password")]
@@ -98,7 +98,7 @@ async def test_implicit_tls_is_used_when_configured(harness_with, inbox, unused_
     try:
         h, client, key = await smtp_harness(harness_with, unused_tcp_port, smtp_tls=True, smtp_validate_certs=False)
         await invite(client, key, "tls@example.com")
-        await h.rt.dispatcher.drain()
+        await h.dispatcher.drain()
     finally:
         controller.stop()
     assert inbox.recipients() == ["tls@example.com"]
@@ -113,7 +113,7 @@ async def test_a_wrong_smtp_password_leaves_the_message_queued_with_the_reason(h
                                             smtp_validate_certs=False, smtp_username="mailer",
                                             smtp_password=SecretStr("wrong"), smtp_timeout=2)
         created = await invite(client, key, "waiting@example.com")
-        await h.rt.dispatcher.drain()
+        await h.dispatcher.drain()
         state = await delivery(client, key, created["id"])
     finally:
         controller.stop()
@@ -128,18 +128,18 @@ async def test_smtp_down_keeps_the_invitation_and_delivers_exactly_once_when_it_
                                                                                        unused_tcp_port):
     h, client, key = await smtp_harness(harness_with, unused_tcp_port)  # nothing listens there yet
     created = await invite(client, key, "patient@example.com")
-    await h.rt.dispatcher.drain()
+    await h.dispatcher.drain()
     state = await delivery(client, key, created["id"])
     assert state["status"] == "queued" and state["attempts"] == 1 and state["lastErrorCode"] == "smtp_unreachable"
 
     controller = start_server(unused_tcp_port, inbox)
     try:
-        await h.rt.dispatcher.drain()
+        await h.dispatcher.drain()
         assert inbox.messages == []  # not due yet: the retry waits for its backoff
         h.clock.advance(minutes=2)
-        await h.rt.dispatcher.drain()
+        await h.dispatcher.drain()
         h.clock.advance(hours=2)
-        await h.rt.dispatcher.drain()
+        await h.dispatcher.drain()
     finally:
         controller.stop()
     assert inbox.recipients() == ["patient@example.com"]
@@ -153,7 +153,7 @@ async def test_a_refused_address_ends_failed_and_does_not_hold_back_the_others(h
     bounce = await invite(client, key, "bounce@example.com")
     await invite(client, key, "fine@example.com")
     for _ in range(5):
-        await h.rt.dispatcher.drain()
+        await h.dispatcher.drain()
         h.clock.advance(hours=2)
 
     assert inbox.recipients() == ["fine@example.com"]
@@ -166,7 +166,7 @@ async def test_a_refused_address_ends_failed_and_does_not_hold_back_the_others(h
     inbox.refuse.clear()  # the mailbox is fixed; the admin resends
     resent = await client.post(f"/api/v1/team-invitations/{bounce['id']}/resend", headers=key_headers(key))
     assert resent.status_code == 200
-    await h.rt.dispatcher.drain()
+    await h.dispatcher.drain()
     assert inbox.recipients() == ["fine@example.com", "bounce@example.com"]
     assert (await delivery(client, key, bounce["id"]))["status"] == "sent"
     resent_mail = inbox.messages[-1].get_body(("plain",)).get_content()
@@ -178,7 +178,7 @@ async def test_operators_can_override_a_template(harness_with, smtp, inbox, tmp_
     (tmp_path / "custom" / "invitation_subject.txt").write_text("Welcome aboard {{ team }}, from {{ inviter }}\n")
     h, client, key = await smtp_harness(harness_with, smtp, templates_dir=tmp_path / "custom")
     await invite(client, key, "custom@example.com")
-    await h.rt.dispatcher.drain()
+    await h.dispatcher.drain()
     [message] = inbox.messages
     assert message["Subject"] == "Welcome aboard Acme, from Acme"
     assert "expires in 7 days" in message.get_body(("plain",)).get_content()  # the other templates stay
@@ -189,7 +189,7 @@ class TestDeliveryErrorsSayWhyWithoutInternals:
         inbox.refuse.add("bounce@example.com")
         h, client, key = await smtp_harness(harness_with, smtp)
         created = await invite(client, key, "bounce@example.com")
-        await h.rt.dispatcher.drain()
+        await h.dispatcher.drain()
         state = await delivery(client, key, created["id"])
         assert state["lastErrorCode"] == "recipient_refused"
         assert state["lastError"] == ("The recipient's mail server refused the address (SMTP 550). "
@@ -201,7 +201,7 @@ class TestDeliveryErrorsSayWhyWithoutInternals:
     async def test_an_unreachable_server_gives_its_code_and_no_host_or_port(self, harness_with, unused_tcp_port):
         h, client, key = await smtp_harness(harness_with, unused_tcp_port)  # nothing listens there
         created = await invite(client, key, "patient@example.com")
-        await h.rt.dispatcher.drain()
+        await h.dispatcher.drain()
         state = await delivery(client, key, created["id"])
         assert (state["lastErrorCode"], state["lastError"]) == ("smtp_unreachable", "The mail server could not be reached.")
         assert_no_internals(state["lastError"], unused_tcp_port)
@@ -215,7 +215,7 @@ class TestDeliveryErrorsSayWhyWithoutInternals:
         try:
             h, client, key = await smtp_harness(harness_with, unused_tcp_port, smtp_tls=True, smtp_timeout=5)
             created = await invite(client, key, "tls@example.com")
-            await h.rt.dispatcher.drain()
+            await h.dispatcher.drain()
             state = await delivery(client, key, created["id"])
         finally:
             controller.stop()
@@ -229,7 +229,7 @@ class TestDeliveryErrorsSayWhyWithoutInternals:
         key = await make_api_key(h.rt, (await make_team(h.rt)).id)
         client = h.client()
         created = await invite(client, key, "ann@example.com")
-        await h.rt.dispatcher.drain()
+        await h.dispatcher.drain()
         state = await delivery(client, key, created["id"])
         assert state["lastErrorCode"] == "unknown"
         assert_no_internals(state["lastError"], 0)

@@ -40,7 +40,7 @@ async def rows(harness) -> list[OutboxMessage]:
 async def test_a_dispatcher_stopped_mid_batch_records_what_it_sent_and_hands_back_the_rest(harness):
     team = await make_team(harness.rt)
     await queue_invitations(harness.rt, team.id, 10)
-    dispatcher = harness.rt.dispatcher
+    dispatcher = harness.dispatcher
     dispatcher.batch_size = 10
     dispatcher.sender = StopsAfter(dispatcher, 3)
 
@@ -53,7 +53,7 @@ async def test_a_dispatcher_stopped_mid_batch_records_what_it_sent_and_hands_bac
     assert len(back) == 7
     assert all(r.claim_id is None and r.attempts == 0 and r.next_attempt_at <= harness.clock.now() for r in back)
     # the next dispatcher sends exactly the rest
-    harness.rt.dispatcher = type(dispatcher)(harness.rt, harness.mail)
+    harness.dispatcher = type(dispatcher)(harness.rt, harness.mail)
     await harness.send_mail()
     assert sorted(m.recipient for m in harness.mail.sent) == sorted(r.recipient for r in back)
 

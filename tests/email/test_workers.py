@@ -70,11 +70,11 @@ async def test_two_workers_deliver_two_hundred_messages_exactly_once(harness, se
 
 async def test_outbox_commands_list_and_retry_failed_messages(harness, settings, client):
     harness.rt.settings.email_max_attempts = 1
-    harness.rt.dispatcher.sender = FlakySender(failures=1)
+    harness.dispatcher.sender = FlakySender(failures=1)
     team = await make_team(harness.rt)
     key = await make_api_key(harness.rt, team.id)
     created = await invite(client, key, "unlucky@example.com")
-    await harness.rt.dispatcher.drain()
+    await harness.dispatcher.drain()
     env = cli_env(settings)
 
     listed = subprocess.run([TEAMGATE, "outbox", "list", "--json"], env=env, capture_output=True, text=True, timeout=60)
@@ -91,8 +91,8 @@ async def test_outbox_commands_list_and_retry_failed_messages(harness, settings,
     assert invitation["delivery"]["status"] == "queued"
 
     harness.clock.advance(minutes=1)  # the command queued it at the real time, a moment after the test's clock
-    await harness.rt.dispatcher.drain()  # the sender works again
-    assert [m.recipient for m in harness.rt.dispatcher.sender.sent] == ["unlucky@example.com"]
+    await harness.dispatcher.drain()  # the sender works again
+    assert [m.recipient for m in harness.dispatcher.sender.sent] == ["unlucky@example.com"]
     again = subprocess.run([TEAMGATE, "outbox", "retry", message["id"], "--json"], env=env, capture_output=True,
                            text=True, timeout=60)
     assert json.loads(again.stdout)["skipped"] == {message["id"]: "it is sent, not failed"}

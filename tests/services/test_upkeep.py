@@ -9,7 +9,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from teamgate.email.dispatcher import Dispatcher
+from teamgate.services.dispatcher import Dispatcher
 from teamgate.storage.models import AuditEvent, Invitation, OutboxMessage, Session
 from tests.factories import count_rows, invite, key_headers, make_api_key, make_team, sign_in
 
@@ -31,7 +31,7 @@ async def test_overdue_invitations_are_expired_with_an_audit_event_and_their_que
     await invite(client, keys[0], "later@example.com", expiresInDays=5)
     harness.clock.advance(days=2)
 
-    done = await harness.rt.dispatcher.upkeep()
+    done = await harness.dispatcher.upkeep()
 
     assert done.expired == 2
     assert await statuses(harness) == {"soon@example.com": "expired", "other-team@example.com": "expired",
@@ -40,7 +40,7 @@ async def test_overdue_invitations_are_expired_with_an_audit_event_and_their_que
     assert await count_rows(harness, OutboxMessage, OutboxMessage.status == "queued") == 1  # only later@'s
     listed = await client.get(f"{URL}?status=expired", headers=key_headers(keys[0]))
     assert [i["email"] for i in listed.json()["data"]] == ["soon@example.com"]
-    assert (await harness.rt.dispatcher.upkeep()).expired == 0  # nothing twice
+    assert (await harness.dispatcher.upkeep()).expired == 0  # nothing twice
 
 
 @pytest.mark.postgres_only
@@ -72,7 +72,7 @@ async def test_sent_emails_rows_past_retention_and_ended_sessions_are_purged(har
     await invite(client, key, "queued@example.com")  # queued, not sent: never purged
     await sign_in(harness.client(), team.owner)  # a live session
 
-    done = await harness.rt.dispatcher.upkeep()
+    done = await harness.dispatcher.upkeep()
 
     assert (done.outbox_purged, done.sessions_purged) == (1, 1)
     async with harness.owner() as db:
@@ -87,7 +87,7 @@ async def test_upkeep_does_not_touch_an_invitation_resent_before_it_was_due(harn
     harness.clock.advance(hours=20)
     assert (await client.post(f"{URL}/{created['id']}/resend", headers=key_headers(key))).status_code == 200
     harness.clock.advance(hours=10)
-    assert (await harness.rt.dispatcher.upkeep()).expired == 0
+    assert (await harness.dispatcher.upkeep()).expired == 0
     assert (await statuses(harness))["ann@example.com"] == "pending"
 
 

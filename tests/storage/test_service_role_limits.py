@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from teamgate.api.deps import SESSION_COOKIE
 from teamgate.domain.ids import new_id
 from teamgate.domain.tokens import hash_token
+from teamgate.http.cookies import SESSION_COOKIE
 from teamgate.storage.models import OutboxMessage, Session
 from teamgate.storage.scope import act_for
 from tests.factories import count_rows, make_team, sign_in

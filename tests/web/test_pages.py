@@ -189,9 +189,9 @@ async def test_the_console_shows_why_an_email_failed_without_the_servers_details
             return [ConnectionRefusedError(111, "Connect call failed ('10.1.2.3', 2525) /etc/teamgate/smtp.toml")
                     for _ in messages]
 
-    harness.rt.dispatcher.sender = Unreachable()
+    harness.dispatcher.sender = Unreachable()
     await invite(harness.client(), key, "nia@example.com")
-    await harness.rt.dispatcher.drain()
+    await harness.dispatcher.drain()
     browser, _ = await signed_in_console(harness, team.owner)
     page = (await browser.get("/console")).text
     assert "The mail server could not be reached." in page and 'data-error-code="smtp_unreachable"' in page

@@ -17,6 +17,16 @@ SUBJECT_LIMIT = 300
 
 
 @dataclass(frozen=True)
+class Outgoing:
+    """A message as a sender gets it: opened from the outbox, ready to go."""
+    id: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
 class Rendered:
     subject: str
     text: str

@@ -17,7 +17,7 @@ from typing import Protocol
 import aiosmtplib
 
 from teamgate.config import Settings
-from teamgate.email.outbox import Outgoing
+from teamgate.email.messages import Outgoing
 
 Outcome = Exception | None
 

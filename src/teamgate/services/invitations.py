@@ -13,9 +13,8 @@ from teamgate.domain.emails import parse_email
 from teamgate.domain.ids import is_id, new_id
 from teamgate.domain.roles import Role
 from teamgate.domain.tokens import hash_token, new_token
-from teamgate.email import outbox
 from teamgate.runtime import Runtime
-from teamgate.services import audit
+from teamgate.services import audit, outbox
 from teamgate.services.context import Actor, TeamContext
 from teamgate.storage.models import ApiKey, Invitation, Team
 from teamgate.storage.repositories import accounts as accounts_repo

@@ -1,17 +1,42 @@
-"""The outbox as operators see it: what is queued, sent or failed, and retrying what failed."""
+"""The outbox: putting a message in it, in the caller's transaction, with its body sealed;
+dropping the queued messages whose link died; and what operators see and retry.
+
+A message added wakes the process's dispatchers once its transaction commits (not before: they
+would not see the row yet), whichever boundary commits it: a request, a CLI command, upkeep."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from teamgate.domain.ids import new_id
 from teamgate.domain.invitation import PENDING
+from teamgate.email.messages import Rendered
 from teamgate.runtime import Runtime
 from teamgate.services import audit
 from teamgate.services.context import Actor
-from teamgate.storage.models import Invitation, OutboxMessage
+from teamgate.storage.after_commit import call_after_commit
+from teamgate.storage.models import OutboxMessage
 from teamgate.storage.repositories import outbox as repo
+
+
+def enqueue(db: AsyncSession, rt: Runtime, *, recipient: str, message: Rendered, kind: str,
+            team_id: str | None = None, invitation_id: str | None = None) -> OutboxMessage:
+    """The body holds the link, so it is stored encrypted (and erased once sent)."""
+    now = rt.clock.now()
+    body = rt.cipher.encrypt(json.dumps({"text": message.text, "html": message.html}).encode())
+    row = repo.add(db, OutboxMessage(id=new_id("msg"), team_id=team_id, invitation_id=invitation_id, kind=kind,
+                                     recipient=recipient, subject=message.subject, body=body, status="queued",
+                                     attempts=0, next_attempt_at=now, created_at=now))
+    call_after_commit(db, rt.outbox_added.ring)
+    return row
+
+
+async def cancel_queued_for(db: AsyncSession, invitation_id: str) -> None:
+    """A dead link must not go out: drop the queued messages of a cancelled or re-sent invitation."""
+    await repo.cancel_queued_for(db, invitation_id)
 
 
 @dataclass(frozen=True)
@@ -35,7 +60,7 @@ async def retry(db: AsyncSession, rt: Runtime, actor: Actor, *, ids: list[str] |
         if row.status != "failed":
             result.skipped[row.id] = f"it is {row.status}, not failed"
             continue
-        invitation = await db.get(Invitation, row.invitation_id) if row.invitation_id else None
+        invitation = await repo.invitation(db, row.invitation_id) if row.invitation_id else None
         if invitation is not None and (invitation.status != PENDING or invitation.expires_at <= now):
             result.skipped[row.id] = "its invitation is no longer pending; resend the invitation instead"
             continue

@@ -16,9 +16,8 @@ from teamgate.domain.emails import normalize_email
 from teamgate.domain.ids import new_id
 from teamgate.domain.text import text_problem
 from teamgate.domain.tokens import hash_token, new_token
-from teamgate.email import outbox
 from teamgate.runtime import Runtime
-from teamgate.services import accounts, audit
+from teamgate.services import accounts, audit, outbox
 from teamgate.services.context import Actor
 from teamgate.storage.models import AccountToken, User
 from teamgate.storage.repositories import account_tokens as repo

@@ -10,9 +10,8 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.domain import invitation as rules
-from teamgate.email import outbox
 from teamgate.runtime import Runtime
-from teamgate.services import audit
+from teamgate.services import audit, outbox
 from teamgate.services.context import Actor
 from teamgate.storage.repositories import invitations as invitations_repo
 from teamgate.storage.repositories import upkeep as repo

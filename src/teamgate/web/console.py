@@ -10,22 +10,16 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 
 from teamgate import errors
-from teamgate.api.deps import client_ip, runtime
-from teamgate.api.errors import STATUS
+from teamgate.http.deps import Db, after_refusal, runtime
+from teamgate.http.errors import status_for
+from teamgate.http.forms import form_token, posted_by, viewer
 from teamgate.services import invitations, tasks, teams
-from teamgate.services.context import Actor
-from teamgate.storage.db import unit_of_work
 from teamgate.web.auth import login_link
-from teamgate.web.common import form_token, page, posted_by, redirect, viewer
+from teamgate.web.common import page, redirect
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=128)]
 SHOWN = ("pending", "expired", "accepted", "declined", "revoked", "all")
-
-
-def _actor(who, request: Request) -> Actor:
-    return Actor(kind="user", id=who.user.id, name=who.user.name, user=who.user,
-                 ip=client_ip(request), user_agent=request.headers.get("user-agent"))
 
 
 async def _console(request: Request, db, who, *, show: str = "pending", notice: str | None = None,
@@ -35,7 +29,7 @@ async def _console(request: Request, db, who, *, show: str = "pending", notice: 
     team_id = who.session.active_team_id or (mine[0][0].id if mine else None)
     if team_id is None:
         return page(request, "console_empty.html", viewer=who, csrf=form_token(request, who), status=status)
-    ctx = await teams.context_for(db, rt, _actor(who, request), team_id)
+    ctx = await teams.context_for(db, rt, who.actor(request), team_id)
     manage = ctx.can("invitations:manage")
     found_tasks = await tasks.page(db, ctx, limit=200, after_id=None)
     assigned = await tasks.assignees(db, ctx, found_tasks)
@@ -49,37 +43,35 @@ async def _console(request: Request, db, who, *, show: str = "pending", notice: 
 
 
 @router.get("/console")
-async def console(request: Request, show: Annotated[str, Query(max_length=16)] = "pending",
+async def console(request: Request, db: Db, show: Annotated[str, Query(max_length=16)] = "pending",
                   joined: Annotated[str | None, Query(max_length=40)] = None):
-    async with unit_of_work(runtime(request).sessions) as db:
-        who = await viewer(db, request)
-        if not who.signed_in:
-            return redirect(login_link("/console"))
-        notice = "Welcome! You are now a member of this team." if joined else None
-        return await _console(request, db, who, show=show if show in SHOWN else "pending", notice=notice)
-
-
-async def _act(request: Request, csrf: str, action, done: str):
-    """Run one console action in its own transaction; show the console with its outcome."""
-    rt = runtime(request)
-    if not (await posted_by(request, csrf)).signed_in:
+    who = await viewer(db, request)
+    if not who.signed_in:
         return redirect(login_link("/console"))
-    issued, error, status = None, None, 200
+    notice = "Welcome! You are now a member of this team." if joined else None
+    return await _console(request, db, who, show=show if show in SHOWN else "pending", notice=notice)
+
+
+async def _act(request: Request, db: Db, csrf: str, action, done: str):
+    """Run one console action in the request's transaction; show the console with its outcome."""
+    rt = runtime(request)
+    who = await posted_by(db, request, csrf)
+    if not who.signed_in:
+        return redirect(login_link("/console"))
     try:
-        async with unit_of_work(rt.sessions) as db:
-            who = await viewer(db, request)
-            ctx = await teams.context_for(db, rt, _actor(who, request), who.session.active_team_id or "")
-            issued = await action(db, rt, ctx)
+        ctx = await teams.context_for(db, rt, who.actor(request), who.session.active_team_id or "")
+        issued = await action(db, rt, ctx)
+        await db.flush()  # the console below reads what the action wrote (the session does not autoflush)
     except errors.TeamgateError as exc:
-        error, status = exc.detail, STATUS.get(exc.code, 400)
-    async with unit_of_work(rt.sessions) as db:
-        who = await viewer(db, request)
-        return await _console(request, db, who, notice=None if error else done, error=error, status=status,
-                              issued=issued if hasattr(issued, "token") else None)
+        # a second transaction: the refused action is rolled back, and the console shown again with why
+        async with after_refusal(request, db) as again:
+            return await _console(request, again, await viewer(again, request), error=exc.detail,
+                                  status=status_for(exc.code))
+    return await _console(request, db, who, notice=done, issued=issued if hasattr(issued, "token") else None)
 
 
 @router.post("/console/invitations")
-async def invite(request: Request, csrf: Csrf, email: Annotated[str, Form(max_length=320)],
+async def invite(request: Request, db: Db, csrf: Csrf, email: Annotated[str, Form(max_length=320)],
                  role: Annotated[str, Form(max_length=64)],
                  task_ids: Annotated[list[str], Form(max_length=100)] = [],  # noqa: B006 (FastAPI copies defaults)
                  no_email: Annotated[bool, Form()] = False):
@@ -87,28 +79,27 @@ async def invite(request: Request, csrf: Csrf, email: Annotated[str, Form(max_le
         return await invitations.create(db, rt, ctx, email=email, role=role, task_ids=task_ids,
                                         send_email=not no_email)
 
-    return await _act(request, csrf, action, f"Invited {email}." + ("" if no_email else " The email is on its way."))
+    return await _act(request, db, csrf, action, f"Invited {email}." + ("" if no_email else " The email is on its way."))
 
 
 @router.post("/console/invitations/{invitation_id}/cancel")
-async def cancel(request: Request, invitation_id: str, csrf: Csrf):
-    return await _act(request, csrf, lambda db, rt, ctx: invitations.cancel(db, rt, ctx, invitation_id),
+async def cancel(request: Request, db: Db, invitation_id: str, csrf: Csrf):
+    return await _act(request, db, csrf, lambda db, rt, ctx: invitations.cancel(db, rt, ctx, invitation_id),
                       "Invitation cancelled; its link no longer works.")
 
 
 @router.post("/console/invitations/{invitation_id}/resend")
-async def resend(request: Request, invitation_id: str, csrf: Csrf):
-    return await _act(request, csrf, lambda db, rt, ctx: invitations.resend(db, rt, ctx, invitation_id),
+async def resend(request: Request, db: Db, invitation_id: str, csrf: Csrf):
+    return await _act(request, db, csrf, lambda db, rt, ctx: invitations.resend(db, rt, ctx, invitation_id),
                       "Invitation sent again with a new link; the old link no longer works.")
 
 
 @router.post("/console/team")
-async def switch_team(request: Request, csrf: Csrf, team_id: Annotated[str, Form(max_length=40)]):
+async def switch_team(request: Request, db: Db, csrf: Csrf, team_id: Annotated[str, Form(max_length=40)]):
     rt = runtime(request)
-    if not (await posted_by(request, csrf)).signed_in:
+    who = await posted_by(db, request, csrf)
+    if not who.signed_in:
         return redirect(login_link("/console"))
-    async with unit_of_work(rt.sessions) as db:
-        who = await viewer(db, request)
-        await teams.context_for(db, rt, _actor(who, request), team_id)  # NotFound unless they may act there
-        who.session.active_team_id = team_id
+    await teams.context_for(db, rt, who.actor(request), team_id)  # NotFound unless they may act there
+    who.session.active_team_id = team_id
     return redirect("/console")

@@ -10,12 +10,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Query, Request
 
 from teamgate import errors
-from teamgate.api.deps import client_ip, runtime, token_use_limit
-from teamgate.api.errors import STATUS
-from teamgate.api.routes.common import set_session_cookie
+from teamgate.http.cookies import set_session_cookie
+from teamgate.http.deps import Db, after_refusal, client_ip, runtime, token_use_limit
+from teamgate.http.errors import status_for
+from teamgate.http.forms import form_token, posted_by, viewer
 from teamgate.services import accounts, invitation_links
-from teamgate.storage.db import unit_of_work
-from teamgate.web.common import form_token, page, posted_by, redirect, viewer
+from teamgate.web.common import page, redirect
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(token_use_limit)])
 Token = Annotated[str, Form(max_length=128)]
@@ -58,38 +58,35 @@ async def _render(request: Request, db, token: str, who, *, error: str | None = 
 
 
 @router.get("/invite")
-async def show(request: Request, token: Annotated[str, Query(max_length=128)] = ""):
-    async with unit_of_work(runtime(request).sessions) as db:
-        who = await viewer(db, request)
-        return await _render(request, db, token, who)
+async def show(request: Request, db: Db, token: Annotated[str, Query(max_length=128)] = ""):
+    who = await viewer(db, request)
+    return await _render(request, db, token, who)
 
 
 @router.post("/invite/accept")
-async def accept(request: Request, token: Token, csrf: Annotated[str, Form(max_length=128)] = "",
+async def accept(request: Request, db: Db, token: Token, csrf: Annotated[str, Form(max_length=128)] = "",
                  first_name: Annotated[str, Form(max_length=100)] = "",
                  last_name: Annotated[str, Form(max_length=100)] = "",
                  password: Annotated[str, Form(max_length=256)] = ""):
     rt = runtime(request)
-    who = await posted_by(request, csrf)
+    who = await posted_by(db, request, csrf)
     try:
-        async with unit_of_work(rt.sessions) as db:
-            who = await viewer(db, request)  # again, inside this transaction's scope
-            done = await invitation_links.accept(
-                db, rt, token=token, signed_in=who.user, password=password or None, first_name=first_name or None,
-                last_name=last_name or None, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
-            started = None
-            if who.signed_in:
-                who.session.active_team_id = done.team.id
-            else:
-                started = await accounts.start_session(db, rt, done.user, active_team_id=done.team.id,
-                                                       ip=client_ip(request),
-                                                       user_agent=request.headers.get("user-agent"))
+        done = await invitation_links.accept(
+            db, rt, token=token, signed_in=who.user, password=password or None, first_name=first_name or None,
+            last_name=last_name or None, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+        started = None
+        if who.signed_in:
+            who.session.active_team_id = done.team.id
+        else:
+            started = await accounts.start_session(db, rt, done.user, active_team_id=done.team.id,
+                                                   ip=client_ip(request), user_agent=request.headers.get("user-agent"))
     except errors.TeamgateError as exc:
-        if exc.code in CLOSED:
-            return closed_page(request, exc, who)
-        async with unit_of_work(rt.sessions) as db:  # show the same page again, with what went wrong
-            who = await viewer(db, request)
-            return await _render(request, db, token, who, error=exc.detail, status=STATUS.get(exc.code, 400),
+        # a second transaction: the refused accept is rolled back, and the page shown again with what went wrong
+        async with after_refusal(request, db) as again:
+            who = await viewer(again, request)
+            if exc.code in CLOSED:
+                return closed_page(request, exc, who)
+            return await _render(request, again, token, who, error=exc.detail, status=status_for(exc.code),
                                  first_name=first_name, last_name=last_name)
     response = redirect(f"/console?joined={quote(done.team.id)}")
     if started is not None:
@@ -98,16 +95,16 @@ async def accept(request: Request, token: Token, csrf: Annotated[str, Form(max_l
 
 
 @router.post("/invite/decline")
-async def decline(request: Request, token: Token, csrf: Annotated[str, Form(max_length=128)] = ""):
+async def decline(request: Request, db: Db, token: Token, csrf: Annotated[str, Form(max_length=128)] = ""):
     rt = runtime(request)
-    who = await posted_by(request, csrf)
+    who = await posted_by(db, request, csrf)
     try:
-        async with unit_of_work(rt.sessions) as db:
-            await invitation_links.decline(db, rt, token=token, ip=client_ip(request),
-                                           user_agent=request.headers.get("user-agent"))
+        await invitation_links.decline(db, rt, token=token, ip=client_ip(request),
+                                       user_agent=request.headers.get("user-agent"))
     except errors.TeamgateError as exc:
         if exc.code in CLOSED:
-            return closed_page(request, exc, who)
+            async with after_refusal(request, db) as again:  # a second transaction, to draw the page
+                return closed_page(request, exc, await viewer(again, request))
         raise
     return page(request, "message.html", title="Invitation declined", viewer=who,
                 message="You declined the invitation. Nothing else happens; you can close this page.")

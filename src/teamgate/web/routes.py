@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from teamgate.web import account, auth, console, invite, recovery, setup
-from teamgate.web.common import HERE
+from teamgate.web.common import HERE, redirect
 
 router = APIRouter(include_in_schema=False)
 for module in (setup, invite, auth, console, recovery, account):
@@ -25,6 +25,4 @@ async def static(name: str):
 
 @router.get("/")
 async def home():
-    from teamgate.web.common import redirect
-
     return redirect("/console")

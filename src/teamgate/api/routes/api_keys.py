@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from teamgate.api import present
 from teamgate.api import schemas as s
-from teamgate.api.deps import Db, Rt, Team
 from teamgate.api.routes.common import Pages
+from teamgate.http.deps import Db, Rt, Team
 from teamgate.services import api_keys
 
 router = APIRouter(tags=["api-keys"])

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from teamgate.api import present
 from teamgate.api import schemas as s
-from teamgate.api.deps import Db, Team
 from teamgate.api.routes.common import Pages
+from teamgate.http.deps import Db, Team
 from teamgate.services import audit
 
 router = APIRouter(tags=["audit"])

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request, Response
 
 from teamgate.api import present
 from teamgate.api import schemas as s
-from teamgate.api.deps import Db, Rt, SessionAuth, client_ip
-from teamgate.api.routes.common import clear_session_cookie, set_session_cookie
 from teamgate.domain.emails import normalize_email
+from teamgate.http.cookies import clear_session_cookie, set_session_cookie
+from teamgate.http.deps import Db, Rt, SessionAuth, client_ip
 from teamgate.services import accounts, teams
 
 router = APIRouter(tags=["auth"])

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from teamgate.api import present
 from teamgate.api import schemas as s
-from teamgate.api.deps import Authenticated, Db, Rt, client_ip, token_use_limit
-from teamgate.api.routes.common import set_session_cookie
+from teamgate.http.cookies import set_session_cookie
+from teamgate.http.deps import Authenticated, Db, Rt, client_ip, token_use_limit
 from teamgate.services import accounts, invitation_links
 
 router = APIRouter(prefix="/team-invitations", tags=["invitations"], dependencies=[Depends(token_use_limit)])

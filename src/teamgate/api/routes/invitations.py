@@ -8,8 +8,8 @@ from fastapi import APIRouter, Body, Query
 
 from teamgate.api import present
 from teamgate.api import schemas as s
-from teamgate.api.deps import Db, Rt, Team
 from teamgate.api.routes.common import Pages
+from teamgate.http.deps import Db, Rt, Team
 from teamgate.services import invitations
 
 router = APIRouter(prefix="/team-invitations", tags=["invitations"])

@@ -15,7 +15,7 @@ router = APIRouter(tags=["health"])
 @router.get("/metrics", response_class=Response, include_in_schema=False)
 async def prometheus_metrics(request: Request) -> Response:
     rt = request.app.state.rt
-    try:
+    try:  # its own transaction, not the request's: a database that is down must not fail the answer
         async with unit_of_work(rt.sessions) as db:
             waiting, oldest, failed = await upkeep_repo.outbox_figures(db)
         outbox = (waiting, (rt.clock.now() - oldest).total_seconds() if oldest else None, failed)

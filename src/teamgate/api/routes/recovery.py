@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 
 from teamgate.api import account_schemas as a
 from teamgate.api import present
 from teamgate.api import schemas as s
-from teamgate.api.deps import Authenticated, Db, Rt, client_ip, token_use_limit
-from teamgate.api.routes.common import set_session_cookie
-from teamgate.domain.emails import normalize_email
-from teamgate.runtime import Runtime
+from teamgate.http.cookies import set_session_cookie
+from teamgate.http.deps import Authenticated, Db, Rt, client_ip, token_use_limit
+from teamgate.http.password_reset import ask_for_reset
 from teamgate.services import accounts, recovery
-from teamgate.storage.db import unit_of_work
 
-log = logging.getLogger("teamgate.recovery")
 router = APIRouter(tags=["recovery"])
 RESET_REQUESTED = "If an account has this address, we sent it a link to choose a new password."
-
-
-async def ask_for_reset(request: Request, rt: Runtime, email: str, background: BackgroundTasks) -> None:
-    """Count the request against the limits, then look the address up only after the answer has
-    gone: whether an account has it changes the work done, so it must not change the answer's
-    timing. Raises RateLimited (per client and per address, known or not)."""
-    ip, agent = client_ip(request), request.headers.get("user-agent")
-    await rt.limits.account_email(ip, normalize_email(email))
-    background.add_task(_reset_after_answer, rt, email, ip, agent)
-
-
-async def _reset_after_answer(rt: Runtime, email: str, ip: str | None, agent: str | None) -> None:
-    try:
-        async with unit_of_work(rt.sessions) as db:
-            await recovery.request_password_reset(db, rt, email=email, ip=ip, user_agent=agent)
-    except Exception:  # the answer has gone; the person can ask again
-        log.exception("password_reset.request_failed")
-        return
-    if rt.dispatcher is not None:
-        rt.dispatcher.wake()
 
 
 @router.post("/auth/password-reset", status_code=202, response_model=a.EmailSentOut)

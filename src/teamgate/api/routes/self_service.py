@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request, Response
 from teamgate import errors
 from teamgate.api import account_schemas as a
 from teamgate.api import schemas as s
-from teamgate.api.deps import Db, Rt, SessionAuth, client_ip
 from teamgate.api.routes.auth import me
-from teamgate.api.routes.common import clear_session_cookie
+from teamgate.http.cookies import clear_session_cookie
+from teamgate.http.deps import Db, Rt, SessionAuth, client_ip
 from teamgate.services import recovery, self_service
 
 router = APIRouter(tags=["account"])

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from teamgate.api import present
 from teamgate.api import schemas as s
-from teamgate.api.deps import Db, Rt, SessionAuth, Team
+from teamgate.http.deps import Db, Rt, SessionAuth, Team
 from teamgate.services import teams
 
 router = APIRouter(tags=["teams"])

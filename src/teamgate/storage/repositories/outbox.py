@@ -1,4 +1,5 @@
-"""Outbox rows: claiming due messages under a lease, recording outcomes, operator views."""
+"""Outbox rows: adding and cancelling messages, claiming due ones under a lease, recording outcomes,
+operator views."""
 
 from __future__ import annotations
 
@@ -12,6 +13,18 @@ from teamgate.storage.models import Invitation, OutboxMessage
 from teamgate.storage.scope import enforced
 
 DUE_STATUSES = ("queued", "sending")  # `sending` rows are due again once their lease runs out
+
+
+def add(db: AsyncSession, message: OutboxMessage) -> OutboxMessage:
+    db.add(message)
+    return message
+
+
+async def cancel_queued_for(db: AsyncSession, invitation_id: str) -> None:
+    """Queued messages of this invitation become `cancelled`, their bodies erased."""
+    await db.execute(update(OutboxMessage)
+                     .where(OutboxMessage.invitation_id == invitation_id, OutboxMessage.status == "queued")
+                     .values(status="cancelled", body=None).execution_options(synchronize_session=False))
 
 
 @dataclass(frozen=True)
@@ -82,3 +95,8 @@ async def by_status(db: AsyncSession, status: str | None, *, limit: int, after_i
 
 async def by_ids(db: AsyncSession, ids: list[str]) -> list[OutboxMessage]:
     return list(await db.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
+
+
+async def invitation(db: AsyncSession, invitation_id: str) -> Invitation | None:
+    """The invitation a message belongs to (its delivery state mirrors the message's)."""
+    return await db.get(Invitation, invitation_id)

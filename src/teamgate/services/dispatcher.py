@@ -19,11 +19,16 @@ A failure is recorded as a reason code and a fixed sentence (email/failures.py),
 exception's text, which names the mail server and the operator's set-up; that goes to the log.
 
 Every `TEAMGATE_UPKEEP_INTERVAL_SECONDS` it also runs the upkeep job (services/upkeep.py).
+
+While it runs it listens to `Runtime.outbox_added`, which the outbox rings after any commit that
+queued a message (services/outbox.py): email made by a request, a page or a command in this
+process goes out at once, not at the next poll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import secrets
@@ -36,13 +41,13 @@ from cryptography.fernet import InvalidToken
 from teamgate import metrics
 from teamgate.domain.emails import normalize_email
 from teamgate.email.failures import classify, failure
-from teamgate.email.outbox import Outgoing, open_body
+from teamgate.email.messages import Outgoing
 from teamgate.email.senders import Outcome, Sender
 from teamgate.runtime import Runtime
 from teamgate.services import upkeep
 from teamgate.storage.db import unit_of_work
-from teamgate.storage.scope import act_for
 from teamgate.storage.repositories import outbox as repo
+from teamgate.storage.scope import act_for
 
 log = logging.getLogger("teamgate.email")
 
@@ -115,10 +120,12 @@ class Dispatcher:
             return [Claimed(r.id, r.team_id, r.attempts, r.invitation_id, self._open(r)) for r in rows]
 
     def _open(self, row: repo.ClaimedRow) -> Outgoing | None:
+        """Decrypt a claimed row's body."""
         try:
-            return open_body(self.rt, row)
+            body = json.loads(self.rt.cipher.decrypt(row.body or b""))
         except (InvalidToken, ValueError):
             return None
+        return Outgoing(id=row.id, recipient=row.recipient, subject=row.subject, text=body["text"], html=body["html"])
 
     async def _record(self, claim_id: str, claimed: list[Claimed], outcomes: dict[str, Outcome],
                       deferred: dict[str, datetime] | None = None) -> None:
@@ -163,6 +170,13 @@ class Dispatcher:
 
     async def run_forever(self) -> None:
         """Until stop(): drain, then sleep until woken by a commit or the poll interval passes."""
+        self.rt.outbox_added.listen(self.wake)
+        try:
+            await self._loop()
+        finally:
+            self.rt.outbox_added.ignore(self.wake)
+
+    async def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
                 await self.drain()

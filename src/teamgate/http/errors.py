@@ -1,10 +1,13 @@
-"""The one place that turns errors into RFC 9457 problem+json responses. No stack trace leaves."""
+"""The one place that turns errors into responses: RFC 9457 problem+json for the API, an error
+page for the pages (drawn by the renderer that `install` is given: the pages' templates live in
+web/, which sits beside api/ above this package). No stack trace leaves."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
@@ -14,6 +17,7 @@ from teamgate import errors
 from teamgate.storage.db import is_refused_value, is_unavailable
 
 log = logging.getLogger("teamgate.api")
+ErrorPage = Callable[[Request, errors.TeamgateError], Response]
 
 STATUS = {
     "bad_request": 400, "invitation_expired": 400, "invitation_accepted": 400, "invitation_revoked": 400,
@@ -25,6 +29,13 @@ STATUS = {
     "seat_limit_reached": 409, "pending_limit_reached": 409, "email_already_verified": 409,
     "payload_too_large": 413, "validation_error": 422, "rate_limited": 429, "service_unavailable": 503, "internal_error": 500,
 }
+
+
+def status_for(code: str) -> int:
+    """The HTTP status of a domain error's code (400 for codes without one of their own)."""
+    return STATUS.get(code, 400)
+
+
 HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 413: "payload_too_large", 422: "validation_error", 429: "rate_limited"}
 
@@ -51,12 +62,11 @@ def _message(error: dict) -> str:
 
 async def on_domain_error(request: Request, exc: errors.TeamgateError):
     if not request.url.path.startswith("/api/"):  # a page: answer with a page
-        from teamgate.web.common import problem_page
-
-        return problem_page(request, exc)
+        error_page: ErrorPage = request.app.state.error_page
+        return error_page(request, exc)
     extra = {k: v for k, v in exc.extra.items() if v is not None}
     headers = {"Retry-After": str(extra["retryAfter"])} if "retryAfter" in extra else None
-    return problem(request, status=STATUS.get(exc.code, 400), code=exc.code, title=exc.title, detail=exc.detail,
+    return problem(request, status=status_for(exc.code), code=exc.code, title=exc.title, detail=exc.detail,
                    errors_=exc.errors, headers=headers, **extra)
 
 
@@ -97,7 +107,9 @@ async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
                    detail="Something went wrong on our side. The request id helps us find it.")
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, error_page: ErrorPage) -> None:
+    """Every error handler, and `error_page` to draw a refused page request."""
+    app.state.error_page = error_page
     app.add_exception_handler(errors.TeamgateError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

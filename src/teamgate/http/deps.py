@@ -1,8 +1,10 @@
-"""Request dependencies: the unit of work, who is calling (API key, session), CSRF, the current team."""
+"""Request dependencies for the API and the pages: the unit of work, who is calling (API key,
+session), the client's address, CSRF for the API, rate limits, the current team."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
 from teamgate.domain.tokens import same
-from teamgate.email.outbox import WAKE_DISPATCHER
+from teamgate.http.cookies import SESSION_COOKIE
 from teamgate.runtime import Runtime
 from teamgate.services import accounts, api_keys, teams
 from teamgate.services.context import Actor, TeamContext
+from teamgate.storage import db as storage
 from teamgate.storage.models import Session
 
-SESSION_COOKIE = "teamgate_session"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -33,16 +35,28 @@ async def runtime_dependency(request: Request) -> Runtime:
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed before the response is sent, rolled back on any error."""
-    rt = runtime(request)
-    async with rt.sessions() as db:
+    """One transaction per request, API route or page alike: committed before the response is
+    sent, rolled back on any error. (Email queued in it wakes the dispatcher once it commits:
+    services/outbox.py.)"""
+    async with runtime(request).sessions() as db:
         async with db.begin():
             yield db
-        if db.info.pop(WAKE_DISPATCHER, False) and rt.dispatcher is not None:
-            rt.dispatcher.wake()
 
 
 Db = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
+
+
+@asynccontextmanager
+async def after_refusal(request: Request, db: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """For a page that shows its form again when its action is refused. The request's transaction
+    is rolled back at once, so the refused action leaves nothing behind (in the API the error
+    itself does that, on its way out), and the page is read in a second, short transaction.
+    Rows loaded before the refusal are stale: read them again from the session this yields."""
+    await db.rollback()
+    async with storage.unit_of_work(runtime(request).sessions) as fresh:
+        yield fresh
+
+
 Rt = Annotated[Runtime, Depends(runtime_dependency)]
 
 
