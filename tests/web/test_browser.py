@@ -157,7 +157,7 @@ def test_an_admin_invites_from_the_console_and_the_emails_link_works_then_resend
     admin.wait_for_url(re.compile(r"/console"))
     admin.get_by_label("Email", exact=True).fill("lin@example.com")
     admin.get_by_role("button", name="Send invitation").click()
-    assert admin.get_by_text("Invited lin@example.com. The email is on its way.").is_visible()
+    admin.get_by_text("Invited lin@example.com. The email is on its way.").wait_for()  # shown once the form's post has answered
     admin.screenshot(path=SCREENSHOTS / "console.png", full_page=True)
 
     [first_email] = wait_for(lambda: service.emails_to("lin@example.com"), count=1)
@@ -167,7 +167,7 @@ def test_an_admin_invites_from_the_console_and_the_emails_link_works_then_resend
     assert invitee.get_by_role("heading", name="Join Acme").is_visible()
 
     admin.get_by_role("button", name="Resend to lin@example.com").click()
-    assert admin.get_by_text("Invitation sent again with a new link").is_visible()
+    admin.get_by_text("Invitation sent again with a new link").wait_for()  # shown once the form's post has answered
     emails = wait_for(lambda: service.emails_to("lin@example.com"), count=2)
     new_link = re.search(r"http://\S+/invite\?token=\S+", emails[1]).group(0)
     assert new_link != first_link
@@ -175,7 +175,7 @@ def test_an_admin_invites_from_the_console_and_the_emails_link_works_then_resend
     assert invitee.goto(new_link).status == 200
 
     admin.get_by_role("button", name="Cancel invitation for lin@example.com").click()
-    assert admin.get_by_text("Invitation cancelled").is_visible()
+    admin.get_by_text("Invitation cancelled").wait_for()  # shown once the form's post has answered
     assert invitee.goto(new_link).status == 410
     assert invitee.get_by_role("heading", name="This invitation was withdrawn").is_visible()
 
