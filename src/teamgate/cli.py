@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -50,7 +50,7 @@ app.add_typer(outbox_app, name="outbox")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
@@ -118,6 +118,8 @@ async def _team_context(db: AsyncSession, rt: Runtime, team_id: str, as_email: s
         if owner is None:
             raise errors.NotFound(f"No team {team_id}.")
         user = await accounts_repo.user_by_id(db, owner.user_id)
+        if user is None:
+            raise errors.NotFound(f"No owner account for team {team_id}.")
     else:
         user = await accounts_repo.act_as_user_with_email(db, normalize_email(as_email))
         if user is None:

@@ -18,7 +18,7 @@ from teamgate.runtime import Runtime
 from teamgate.services import accounts, api_keys, teams
 from teamgate.services.context import Actor, TeamContext
 from teamgate.storage import db as storage
-from teamgate.storage.models import Session
+from teamgate.storage.models import Session, User
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -66,6 +66,21 @@ class Auth:
     session: Session | None = None
     session_token: str | None = None
 
+    @property
+    def signed_in_user(self) -> User | None:
+        """The person signed in with a session (never an API key's maker), if any."""
+        return self.actor.user if self.session is not None and self.actor is not None else None
+
+
+@dataclass(frozen=True)
+class PersonAuth:
+    """A person signed in with a session: what routes for people (not API keys) act with."""
+
+    actor: Actor
+    user: User
+    session: Session
+    session_token: str
+
 
 def client_ip(request: Request) -> str | None:
     """The peer's address; behind TEAMGATE_TRUSTED_PROXIES the app's proxy-headers middleware has
@@ -96,7 +111,7 @@ async def authenticate(request: Request, db: Db, rt: Rt) -> Auth:
         return Auth(Actor(kind="api_key", id=key.id, name=key.name, api_key=key, ip=ip, user_agent=agent))
     token = request.cookies.get(SESSION_COOKIE)
     found = await accounts.resolve_session(db, rt, token) if token else None
-    if found is None:
+    if found is None or token is None:
         return Auth(None)
     session, user = found
     if request.method in UNSAFE_METHODS:
@@ -116,15 +131,15 @@ async def caller(auth: Authenticated) -> Actor:
     return auth.actor
 
 
-async def session_auth(auth: Authenticated) -> Auth:
-    if auth.session is None:
+async def session_auth(auth: Authenticated) -> PersonAuth:
+    if auth.session is None or auth.actor is None or auth.actor.user is None or auth.session_token is None:
         if auth.actor is not None:
             raise errors.Forbidden("This route is for signed-in people, not API keys.")
         raise errors.Unauthenticated("Sign in first.")
-    return auth
+    return PersonAuth(actor=auth.actor, user=auth.actor.user, session=auth.session, session_token=auth.session_token)
 
 
-SessionAuth = Annotated[Auth, Depends(session_auth)]
+SessionAuth = Annotated[PersonAuth, Depends(session_auth)]
 
 
 async def team_context(request: Request, db: Db, rt: Rt, actor: Annotated[Actor, Depends(caller)],
@@ -134,7 +149,7 @@ async def team_context(request: Request, db: Db, rt: Rt, actor: Annotated[Actor,
     if actor.api_key is not None:
         if requested and requested != actor.api_key.team_id:
             raise errors.Forbidden("An API key acts only in its own team.")
-        team_id = actor.api_key.team_id
+        team_id: str | None = actor.api_key.team_id
     else:
         team_id = requested or (auth.session.active_team_id if auth.session else None)
     if not team_id:

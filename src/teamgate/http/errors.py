@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import cast
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ExceptionHandler
 
 from teamgate import errors
 from teamgate.storage.db import is_refused_value, is_unavailable
@@ -110,9 +112,10 @@ async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI, *, error_page: ErrorPage) -> None:
     """Every error handler, and `error_page` to draw a refused page request."""
     app.state.error_page = error_page
-    app.add_exception_handler(errors.TeamgateError, on_domain_error)
-    app.add_exception_handler(RequestValidationError, on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    # each handler takes the exception class it is registered for, which Starlette's type cannot say
+    app.add_exception_handler(errors.TeamgateError, cast(ExceptionHandler, on_domain_error))
+    app.add_exception_handler(RequestValidationError, cast(ExceptionHandler, on_validation_error))
+    app.add_exception_handler(StarletteHTTPException, cast(ExceptionHandler, on_http_error))
     for database_error in (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError):
         app.add_exception_handler(database_error, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)

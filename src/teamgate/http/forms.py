@@ -47,7 +47,7 @@ def form_token(request: Request, who: Viewer) -> str:
     """The CSRF token to put in this page's forms (a new pre-session nonce is left in
     `request.state.presession` for the page to set as a cookie)."""
     rt = runtime(request)
-    if who.signed_in:
+    if who.token is not None:
         return accounts.csrf_token(rt, who.token)
     nonce = request.cookies.get(PRESESSION_COOKIE) or request.state.__dict__.setdefault(
         "presession", secrets.token_urlsafe(24))
@@ -63,7 +63,7 @@ def check_form(request: Request, who: Viewer, sent: str | None) -> None:
     if request.headers.get("sec-fetch-site") == "cross-site" or (
             origin and origin != "null" and _origin(origin) != _origin(rt.settings.base_url)):
         raise errors.CsrfFailed("This form was sent from another site.")
-    if who.signed_in:
+    if who.token is not None:
         expected = accounts.csrf_token(rt, who.token)
     else:
         nonce = request.cookies.get(PRESESSION_COOKIE)

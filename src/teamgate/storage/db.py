@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
@@ -18,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from teamgate.storage.roles import ensure_service_role
@@ -127,9 +128,14 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE changed (SQLAlchemy types `execute()` as any kind of result)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 def is_refused_value(exc: BaseException) -> bool:
     """True when the database refused a value itself (SQLSTATE class 22: a NUL byte in text, a
     number out of range, a string too long): bad input, not a fault."""
     state = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return isinstance(exc, sa_exc.DBAPIError) and bool(state) and state.startswith("22")
+    return isinstance(exc, sa_exc.DBAPIError) and isinstance(state, str) and state.startswith("22")
 

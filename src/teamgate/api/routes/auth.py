@@ -33,8 +33,8 @@ async def logout(auth: SessionAuth, response: Response, db: Db, rt: Rt):
 
 @router.get("/me", response_model=s.MeOut)
 async def me(auth: SessionAuth, db: Db, rt: Rt):
-    mine = await teams.mine(db, auth.actor.user)
-    return s.MeOut(user=present.user(auth.actor.user),
+    mine = await teams.mine(db, auth.user)
+    return s.MeOut(user=present.user(auth.user),
                    memberships=[s.MembershipOut(team=present.team(t), role=m.role, is_owner=m.is_owner) for t, m in mine],
                    active_team_id=auth.session.active_team_id, csrf_token=accounts.csrf_token(rt, auth.session_token))
 

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/team-invitations", tags=["invitations"], dependencie
 
 @router.get("/validate/{token}", response_model=s.InvitationPreview)
 async def validate(token: Annotated[str, Path(max_length=128)], auth: Authenticated, db: Db, rt: Rt):
-    found = await invitation_links.describe(db, rt, token, signed_in=auth.actor.user if auth.session else None)
+    found = await invitation_links.describe(db, rt, token, signed_in=auth.signed_in_user)
     i = found.invitation
     return s.InvitationPreview(
         id=i.id, email=i.email, role=i.role, status="pending", expires_at=i.expires_at,
@@ -28,11 +28,10 @@ async def validate(token: Annotated[str, Path(max_length=128)], auth: Authentica
 @router.post("/accept", response_model=s.AcceptOut)
 async def accept(body: s.AcceptIn, request: Request, response: Response, auth: Authenticated, db: Db, rt: Rt):
     """A new person sends password and names; an existing account must be signed in (with CSRF)."""
-    signed_in_user = auth.actor.user if auth.session is not None else None
     done = await invitation_links.accept(
-        db, rt, token=body.token, signed_in=signed_in_user, password=body.password, first_name=body.first_name,
+        db, rt, token=body.token, signed_in=auth.signed_in_user, password=body.password, first_name=body.first_name,
         last_name=body.last_name, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
-    if auth.session is not None:
+    if auth.session is not None and auth.session_token is not None:
         auth.session.active_team_id = done.team.id
         csrf = accounts.csrf_token(rt, auth.session_token)
     else:

@@ -38,6 +38,6 @@ async def confirm_password_reset(body: a.PasswordResetConfirmIn, request: Reques
 async def verify_email(body: a.VerifyEmailIn, request: Request, auth: Authenticated, db: Db, rt: Rt):
     """Use an address-verification link, signed in as its account: its email becomes verified."""
     user = await recovery.confirm_verification(db, rt, token=body.token,
-                                               signed_in=auth.actor.user if auth.session else None,
+                                               signed_in=auth.signed_in_user,
                                                ip=client_ip(request), user_agent=request.headers.get("user-agent"))
     return present.user(user)

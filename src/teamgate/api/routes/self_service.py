@@ -26,7 +26,7 @@ async def update_me(body: a.ProfileUpdate, auth: SessionAuth, db: Db, rt: Rt):
 @router.post("/me/password", status_code=204)
 async def change_password(body: a.PasswordChangeIn, request: Request, auth: SessionAuth, db: Db, rt: Rt):
     """Needs the current password (counted like sign-in attempts); ends the other sessions."""
-    await rt.limits.sign_in(client_ip(request), auth.actor.user.email_normalized)
+    await rt.limits.sign_in(client_ip(request), auth.user.email_normalized)
     await self_service.change_password(db, rt, auth.actor, auth.session, current_password=body.current_password,
                                        new_password=body.new_password)
     return Response(status_code=204)
@@ -62,7 +62,7 @@ async def logout_everywhere(auth: SessionAuth, db: Db, rt: Rt):
 @router.post("/me/verify-email", status_code=202, response_model=a.EmailSentOut)
 async def send_verification(request: Request, auth: SessionAuth, db: Db, rt: Rt):
     """Email a link that proves the address; 409 `email_already_verified` when there is nothing to prove."""
-    user = auth.actor.user
+    user = auth.user
     if user.email_verified:
         raise errors.EmailAlreadyVerified("Your email address is verified already.")
     await rt.limits.account_email(client_ip(request), user.email_normalized)

@@ -14,7 +14,7 @@ router = APIRouter(tags=["teams"])
 
 @router.post("/teams", response_model=s.TeamOut, status_code=201)
 async def create_team(body: s.TeamCreate, auth: SessionAuth, db: Db, rt: Rt):
-    team, _ = await teams.create(db, rt, auth.actor, name=body.name, seat_limit=body.seat_limit, owner=auth.actor.user)
+    team, _ = await teams.create(db, rt, auth.actor, name=body.name, seat_limit=body.seat_limit, owner=auth.user)
     if auth.session.active_team_id is None:
         auth.session.active_team_id = team.id
     return present.team(team)
@@ -22,7 +22,7 @@ async def create_team(body: s.TeamCreate, auth: SessionAuth, db: Db, rt: Rt):
 
 @router.get("/teams", response_model=s.Page[s.MembershipOut])
 async def my_teams(auth: SessionAuth, db: Db):
-    mine = await teams.mine(db, auth.actor.user)
+    mine = await teams.mine(db, auth.user)
     return {"data": [s.MembershipOut(team=present.team(t), role=m.role, is_owner=m.is_owner) for t, m in mine],
             "nextCursor": None}
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import AccountToken, Session, User
 from teamgate.storage.scope import act_for_found
+from teamgate.storage.db import rowcount
 
 _LOOKUP = "SELECT id, user_id FROM teamgate_account_token_by_hash(:h, :now)"
 
@@ -34,7 +35,7 @@ async def claim(db: AsyncSession, token_id: str, now: datetime) -> bool:
         update(AccountToken)
         .where(AccountToken.id == token_id, AccountToken.used_at.is_(None), AccountToken.expires_at > now)
         .values(used_at=now).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def retire(db: AsyncSession, user_id: str, now: datetime, *, purpose: str | None = None) -> None:
@@ -56,7 +57,7 @@ async def end_session_of(db: AsyncSession, user_id: str, session_id: str) -> boo
     """End one session, only if it is this account's. False when there was none such."""
     result = await db.execute(delete(Session).where(Session.id == session_id, Session.user_id == user_id)
                               .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def end_sessions(db: AsyncSession, user_id: str, *, keep: str | None = None) -> int:
@@ -65,4 +66,4 @@ async def end_sessions(db: AsyncSession, user_id: str, *, keep: str | None = Non
     if keep is not None:
         condition.append(Session.id != keep)
     result = await db.execute(delete(Session).where(*condition).execution_options(synchronize_session=False))
-    return result.rowcount
+    return rowcount(result)

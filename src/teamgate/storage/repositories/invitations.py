@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from teamgate.domain.invitation import EXPIRED, PENDING, REVOKED
 from teamgate.storage.models import Invitation
 from teamgate.storage.scope import act_for_found
+from teamgate.storage.db import rowcount
 
 
 async def in_team(db: AsyncSession, team_id: str, invitation_id: str) -> Invitation | None:
@@ -92,7 +93,7 @@ async def transition(db: AsyncSession, invitation_id: str, *, from_statuses: tup
     if presented_hash is not None:
         query = query.where(or_(Invitation.token_hash == presented_hash, Invitation.link_token_hash == presented_hash))
     result = await db.execute(query.values(**values).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def revoke_pending_sent_by(db: AsyncSession, team_id: str, user_id: str, now: datetime) -> list[str]:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import Invitation, OutboxMessage
 from teamgate.storage.scope import enforced
+from teamgate.storage.db import rowcount
 
 DUE_STATUSES = ("queued", "sending")  # `sending` rows are due again once their lease runs out
 
@@ -64,7 +65,7 @@ async def finish(db: AsyncSession, message_id: str, claim_id: str, **values) -> 
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.claim_id == claim_id, OutboxMessage.status == "sending")
         .values(**values).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def release(db: AsyncSession, message_id: str, claim_id: str, due: datetime) -> bool:
@@ -75,7 +76,7 @@ async def release(db: AsyncSession, message_id: str, claim_id: str, due: datetim
         .where(OutboxMessage.id == message_id, OutboxMessage.claim_id == claim_id, OutboxMessage.status == "sending")
         .values(status="queued", claim_id=None, attempts=OutboxMessage.attempts - 1, next_attempt_at=due)
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def mirror_delivery(db: AsyncSession, invitation_id: str, **values) -> None:

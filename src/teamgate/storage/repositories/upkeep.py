@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import Invitation, OutboxMessage, Session
 from teamgate.storage.scope import enforced
+from teamgate.storage.db import rowcount
 
 WAITING = ("queued", "sending")
 
@@ -37,7 +38,7 @@ async def purge(db: AsyncSession, *, outbox_before: datetime, sessions_before: d
         OutboxMessage.status.in_(("sent", "cancelled")), OutboxMessage.body.is_(None),
         OutboxMessage.created_at < outbox_before))
     sessions = await db.execute(delete(Session).where(Session.expires_at < sessions_before))
-    return outbox.rowcount, sessions.rowcount
+    return rowcount(outbox), rowcount(sessions)
 
 
 async def outbox_figures(db: AsyncSession) -> tuple[int, datetime | None, int]:
