@@ -11,8 +11,19 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from teamgate import __version__
 from teamgate.api import docs
 from teamgate.api.openapi import PROBLEM_RESPONSES, DocumentedErrorsFastAPI
-from teamgate.api.routes import (api_keys, audit, auth, health, invitation_links, invitations, metrics, recovery,
-                                 self_service, tasks, teams)
+from teamgate.api.routes import (
+    api_keys,
+    audit,
+    auth,
+    health,
+    invitation_links,
+    invitations,
+    metrics,
+    recovery,
+    self_service,
+    tasks,
+    teams,
+)
 from teamgate.config import Settings
 from teamgate.email.senders import Sender, make_sender
 from teamgate.http import errors
@@ -43,7 +54,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
     # FastAPI's own /docs and /redoc load unpinned scripts from a CDN: ours come from the package
     app = DocumentedErrorsFastAPI(title="teamgate", version=__version__, lifespan=lifespan,
-                                  description="Team invitations: single-use links, roles, tasks, audit, reliable email.",
+                                  description="Team invitations: single-use links, roles, tasks, audit, "
+                                              "reliable email.",
                                   docs_url=None, redoc_url=None)
     app.state.rt = rt
     app.state.dispatcher = dispatcher

@@ -20,20 +20,19 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
-from teamgate.runtime import build_runtime
 from teamgate.config import Settings, WeakSecretKey
-from teamgate.logs import configure as configure_logs
 from teamgate.domain.emails import normalize_email
-from teamgate.services.dispatcher import Dispatcher
 from teamgate.email.senders import make_sender
-from teamgate.runtime import Runtime
+from teamgate.logs import configure as configure_logs
+from teamgate.runtime import Runtime, build_runtime
 from teamgate.services import accounts, api_keys, invitations, outbox, teams
 from teamgate.services.context import Actor, TeamContext, system_owner_role
+from teamgate.services.dispatcher import Dispatcher
 from teamgate.storage.db import migrate as run_migrations
 from teamgate.storage.db import migrations_current, unit_of_work
-from teamgate.storage.roles import UnsafeRole, refuse_privileged_role
 from teamgate.storage.repositories import accounts as accounts_repo
 from teamgate.storage.repositories import teams as teams_repo
+from teamgate.storage.roles import UnsafeRole, refuse_privileged_role
 from teamgate.storage.scope import act_for
 
 app = typer.Typer(help="teamgate: team invitations you can run yourself.", no_args_is_help=True,
@@ -131,7 +130,8 @@ async def _team_context(db: AsyncSession, rt: Runtime, team_id: str, as_email: s
 def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
           port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
           workers: Annotated[int | None, typer.Option(min=1, help="Processes sharing the port.")] = None,
-          no_dispatcher: Annotated[bool, typer.Option("--no-dispatcher", help="Leave email to `teamgate worker`.")] = False):
+          no_dispatcher: Annotated[bool, typer.Option("--no-dispatcher",
+                                                      help="Leave email to `teamgate worker`.")] = False):
     """Run the API, the pages and (unless told not to) the email dispatcher. SIGTERM lets the
     requests in flight finish (up to 30 s) and the dispatcher finish the message in hand."""
     import tempfile
@@ -210,7 +210,8 @@ def bootstrap(email: Annotated[str, typer.Option(help="Email of the first system
 def users_create(email: Annotated[str, typer.Option()], first_name: Annotated[str, typer.Option()],
                  last_name: Annotated[str, typer.Option()],
                  system_owner: Annotated[bool, typer.Option("--system-owner")] = False,
-                 password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+                 password_stdin: Annotated[bool, typer.Option("--password-stdin",
+                                                              help="Read the password from stdin.")] = False,
                  as_json: JsonFlag = False):
     """Create an account (scripts; people normally join through an invitation)."""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else typer.prompt(
@@ -260,7 +261,8 @@ def invite(team: Annotated[str, typer.Option(help="Team id.")], email: Annotated
            task: Annotated[list[str] | None, typer.Option("--task", help="Task id to assign (repeatable).")] = None,
            no_email: Annotated[bool, typer.Option("--no-email", help="Do not send; print the link.")] = False,
            expires_in_days: Annotated[int | None, typer.Option(min=1, max=30)] = None,
-           as_user: Annotated[str | None, typer.Option("--as", help="Inviter's email (default: the team's owner).")] = None,
+           as_user: Annotated[str | None, typer.Option(
+               "--as", help="Inviter's email (default: the team's owner).")] = None,
            as_json: JsonFlag = False):
     """Invite someone to a team. The email is queued; a running `serve` or `worker` sends it."""
 
@@ -297,12 +299,14 @@ def worker(batch_size: Annotated[int, typer.Option(min=1, max=500, help="Message
 
 
 @outbox_app.command("list")
-def outbox_list(status: Annotated[str | None, typer.Option(help="queued, sending, sent, failed or cancelled.")] = "failed",
+def outbox_list(status: Annotated[str | None, typer.Option(
+                    help="queued, sending, sent, failed or cancelled.")] = "failed",
                 limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100, as_json: JsonFlag = False):
     """List outbox messages (by default the failed ones), newest first."""
     rows = in_transaction(lambda db, rt: outbox.page(db, status=status if status != "all" else None, limit=limit))
     data = [{"id": r.id, "status": r.status, "recipient": r.recipient, "subject": r.subject, "attempts": r.attempts,
-             "lastError": r.last_error, "lastErrorCode": r.last_error_code, "invitationId": r.invitation_id, "createdAt": r.created_at.isoformat()}
+             "lastError": r.last_error, "lastErrorCode": r.last_error_code, "invitationId": r.invitation_id,
+             "createdAt": r.created_at.isoformat()}
             for r in rows]
     if as_json:
         typer.echo(json.dumps({"data": data}))
@@ -314,7 +318,8 @@ def outbox_list(status: Annotated[str | None, typer.Option(help="queued, sending
 
 
 @outbox_app.command("retry")
-def outbox_retry(ids: Annotated[list[str] | None, typer.Argument(help="Message ids (default: every failed one).")] = None,
+def outbox_retry(ids: Annotated[list[str] | None, typer.Argument(
+                     help="Message ids (default: every failed one).")] = None,
                  as_json: JsonFlag = False):
     """Queue failed messages again with a fresh set of attempts; a running dispatcher sends them."""
     result = in_transaction(lambda db, rt: outbox.retry(db, rt, Actor.system(), ids=ids or None))

@@ -177,5 +177,6 @@ class Settings(BaseSettings):
 
 
 # every `rate_limit_*` setting except where they are counted is a rule ("10/minute")
-RATE_LIMIT_RULES = [name for name in Settings.model_fields if name.startswith("rate_limit_") and name != "rate_limit_storage"]
+RATE_LIMIT_RULES = [name for name in Settings.model_fields
+                    if name.startswith("rate_limit_") and name != "rate_limit_storage"]
 

@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 from teamgate.domain.passwords import MAX_LENGTH as PASSWORD_MAX
 from teamgate.domain.text import text_problem
 
+
 def _no_control_characters(value: str) -> str:
     if problem := text_problem(value):
         raise ValueError(problem)

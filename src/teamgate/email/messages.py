@@ -56,7 +56,8 @@ class Templates:
 
     def render(self, name: str, **context) -> Rendered:
         subject = self._env.get_template(f"{name}_subject.txt").render(context)
-        return Rendered(subject=one_line(subject)[:SUBJECT_LIMIT], text=self._env.get_template(f"{name}.txt").render(context),
+        return Rendered(subject=one_line(subject)[:SUBJECT_LIMIT],
+                        text=self._env.get_template(f"{name}.txt").render(context),
                         html=self._env.get_template(f"{name}.html").render(context))
 
     def invitation(self, *, product: str, team: str, inviter: str, role: str, url: str, expires_at: datetime,

@@ -60,7 +60,7 @@ class OneByOne:
             try:
                 await self.send(message)
                 outcomes.append(None)
-            except Exception as exc:  # recorded per message by the dispatcher
+            except Exception as exc:  # noqa: BLE001 - recorded per message by the dispatcher
                 outcomes.append(exc)
         return outcomes
 
@@ -120,7 +120,7 @@ class SmtpSender:
         smtp = self._client()
         try:
             await smtp.connect()  # also STARTTLS and login, as configured
-        except Exception as exc:  # server down, TLS or login refused: every message waits for a retry
+        except Exception as exc:  # noqa: BLE001 - server down, TLS or login refused: every message waits for a retry
             return [exc] * len(messages)
         outcomes: list[Outcome] = []
         try:
@@ -133,12 +133,12 @@ class SmtpSender:
                 try:
                     await smtp.send_message(to_mime(message, self._settings.email_from))
                     outcomes.append(None)
-                except Exception as exc:  # this recipient or message was refused; go on with the rest
+                except Exception as exc:  # noqa: BLE001 - this recipient or message was refused; go on with the rest
                     outcomes.append(exc)
         finally:
             try:
                 await smtp.quit()
-            except Exception:  # the messages' fate is already decided; a failed QUIT changes nothing
+            except Exception:  # noqa: BLE001 - the messages' fate is already decided; a failed QUIT changes nothing
                 smtp.close()
         return outcomes
 

@@ -38,9 +38,8 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, API route or page alike: committed before the response is
     sent, rolled back on any error. (Email queued in it wakes the dispatcher once it commits:
     services/outbox.py.)"""
-    async with runtime(request).sessions() as db:
-        async with db.begin():
-            yield db
+    async with runtime(request).sessions() as db, db.begin():
+        yield db
 
 
 Db = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]

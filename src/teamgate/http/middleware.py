@@ -7,6 +7,7 @@ import json
 import logging
 import secrets
 import time
+from typing import ClassVar
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,7 +26,8 @@ class RequestId:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if 0 < len(incoming) <= 64 and incoming.isascii() and incoming.isprintable() \
             else secrets.token_hex(12)
@@ -44,14 +46,15 @@ class PrivateApiResponses:
     """Every API answer may carry a token, a key or someone's data: no cache keeps it (browser,
     proxy or CDN) and no page it leads to learns the URL it came from."""
 
-    HEADERS = [(b"cache-control", b"no-store"), (b"referrer-policy", b"no-referrer")]
+    HEADERS: ClassVar = [(b"cache-control", b"no-store"), (b"referrer-policy", b"no-referrer")]
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
 
         async def send_private(message):
             if message["type"] == "http.response.start":
@@ -79,7 +82,8 @@ class BodyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return None
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
             return await self._refuse(scope, send)
@@ -102,7 +106,8 @@ class BodyLimit:
                 started = True
                 if exceeded and message["status"] != 413:
                     replaced = True
-                    return await self._refuse(scope, send)
+                    await self._refuse(scope, send)
+                    return
             if not replaced:
                 await send(message)
 
@@ -149,7 +154,8 @@ class Observe:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500  # if the app fails before it answers
 

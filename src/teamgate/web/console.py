@@ -79,7 +79,8 @@ async def invite(request: Request, db: Db, csrf: Csrf, email: Annotated[str, For
         return await invitations.create(db, rt, ctx, email=email, role=role, task_ids=task_ids,
                                         send_email=not no_email)
 
-    return await _act(request, db, csrf, action, f"Invited {email}." + ("" if no_email else " The email is on its way."))
+    done = f"Invited {email}." + ("" if no_email else " The email is on its way.")
+    return await _act(request, db, csrf, action, done)
 
 
 @router.post("/console/invitations/{invitation_id}/cancel")

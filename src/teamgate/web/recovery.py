@@ -69,7 +69,8 @@ async def reset_form(request: Request, db: Db, token: LinkToken = ""):
 
 
 @router.post("/reset-password", dependencies=[Depends(token_use_limit)])
-async def reset(request: Request, db: Db, token: FormToken, password: Annotated[str, Form(max_length=256)], csrf: Csrf = ""):
+async def reset(request: Request, db: Db, token: FormToken, password: Annotated[str, Form(max_length=256)],
+                csrf: Csrf = ""):
     rt = runtime(request)
     await posted_by(db, request, csrf)
     try:

@@ -28,14 +28,15 @@ async def logout(auth: SessionAuth, response: Response, db: Db, rt: Rt):
     await accounts.end_session(db, auth.session)
     clear_session_cookie(response, rt)
     response.status_code = 204
-    return None
+    return
 
 
 @router.get("/me", response_model=s.MeOut)
 async def me(auth: SessionAuth, db: Db, rt: Rt):
     mine = await teams.mine(db, auth.user)
     return s.MeOut(user=present.user(auth.user),
-                   memberships=[s.MembershipOut(team=present.team(t), role=m.role, is_owner=m.is_owner) for t, m in mine],
+                   memberships=[s.MembershipOut(team=present.team(t), role=m.role, is_owner=m.is_owner)
+                                for t, m in mine],
                    active_team_id=auth.session.active_team_id, csrf_token=accounts.csrf_token(rt, auth.session_token))
 
 

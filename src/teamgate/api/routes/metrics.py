@@ -19,7 +19,7 @@ async def prometheus_metrics(request: Request) -> Response:
         async with unit_of_work(rt.sessions) as db:
             waiting, oldest, failed = await upkeep_repo.outbox_figures(db)
         outbox = (waiting, (rt.clock.now() - oldest).total_seconds() if oldest else None, failed)
-    except Exception:  # the database is down: still report what this process knows
+    except Exception:  # noqa: BLE001 - the database is down: still report what this process knows
         outbox = None
     body, content_type = metrics.exposition(outbox)
     return Response(body, media_type=content_type)

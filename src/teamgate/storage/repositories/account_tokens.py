@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from teamgate.storage.db import rowcount
 from teamgate.storage.models import AccountToken, Session, User
 from teamgate.storage.scope import act_for_found
-from teamgate.storage.db import rowcount
 
 _LOOKUP = "SELECT id, user_id FROM teamgate_account_token_by_hash(:h, :now)"
 

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from teamgate.domain.invitation import EXPIRED, PENDING, REVOKED
+from teamgate.storage.db import rowcount
 from teamgate.storage.models import Invitation
 from teamgate.storage.scope import act_for_found
-from teamgate.storage.db import rowcount
 
 
 async def in_team(db: AsyncSession, team_id: str, invitation_id: str) -> Invitation | None:

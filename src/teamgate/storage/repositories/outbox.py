@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from teamgate.storage.db import rowcount
 from teamgate.storage.models import Invitation, OutboxMessage
 from teamgate.storage.scope import enforced
-from teamgate.storage.db import rowcount
 
 DUE_STATUSES = ("queued", "sending")  # `sending` rows are due again once their lease runs out
 

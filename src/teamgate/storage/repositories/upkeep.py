@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from teamgate.storage.db import rowcount
 from teamgate.storage.models import Invitation, OutboxMessage, Session
 from teamgate.storage.scope import enforced
-from teamgate.storage.db import rowcount
 
 WAITING = ("queued", "sending")
 

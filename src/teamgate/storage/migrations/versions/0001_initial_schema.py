@@ -5,11 +5,10 @@ Revises:
 Create Date: 2026-11-21 16:55:36.138744
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import teamgate.storage.types
-
 
 revision = '0001'
 down_revision = None
