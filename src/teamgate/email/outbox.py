@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from teamgate.domain import delivery
+from teamgate.domain.delivery import OutboxStatus
 from teamgate.domain.ids import new_id
 from teamgate.email.messages import Rendered
 from teamgate.runtime import Runtime
@@ -31,7 +33,7 @@ def enqueue(db: AsyncSession, rt: Runtime, *, recipient: str, message: Rendered,
     now = rt.clock.now()
     body = rt.cipher.encrypt(json.dumps({"text": message.text, "html": message.html}).encode())
     row = OutboxMessage(id=new_id("msg"), team_id=team_id, invitation_id=invitation_id, kind=kind, recipient=recipient,
-                        subject=message.subject, body=body, status="queued", attempts=0, next_attempt_at=now,
+                        subject=message.subject, body=body, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now,
                         created_at=now)
     db.add(row)
     db.info[WAKE_DISPATCHER] = True
@@ -41,8 +43,8 @@ def enqueue(db: AsyncSession, rt: Runtime, *, recipient: str, message: Rendered,
 async def cancel_queued_for(db: AsyncSession, invitation_id: str) -> None:
     """A dead link must not go out: drop the queued messages of a cancelled or re-sent invitation."""
     await db.execute(update(OutboxMessage)
-                     .where(OutboxMessage.invitation_id == invitation_id, OutboxMessage.status == "queued")
-                     .values(status="cancelled", body=None).execution_options(synchronize_session=False))
+                     .where(OutboxMessage.invitation_id == invitation_id, OutboxMessage.status == delivery.CANCELLABLE)
+                     .values(**delivery.cancelled()).execution_options(synchronize_session=False))
 
 
 def open_body(rt: Runtime, row) -> Outgoing:

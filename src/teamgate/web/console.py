@@ -12,6 +12,8 @@ from fastapi import APIRouter, Form, Query, Request
 from teamgate import errors
 from teamgate.api.deps import client_ip, runtime
 from teamgate.api.errors import STATUS
+from teamgate.domain import invitation as rules
+from teamgate.domain.roles import may_grant
 from teamgate.services import invitations, tasks, teams
 from teamgate.services.context import Actor
 from teamgate.storage.db import unit_of_work
@@ -20,7 +22,8 @@ from teamgate.web.common import form_token, page, posted_by, redirect, viewer
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=128)]
-SHOWN = ("pending", "expired", "accepted", "declined", "revoked", "all")
+# the console's tabs, in their order
+SHOWN = (rules.PENDING, rules.EXPIRED, rules.ACCEPTED, rules.DECLINED, rules.REVOKED, "all")
 
 
 def _actor(who, request: Request) -> Actor:
@@ -28,7 +31,7 @@ def _actor(who, request: Request) -> Actor:
                  ip=client_ip(request), user_agent=request.headers.get("user-agent"))
 
 
-async def _console(request: Request, db, who, *, show: str = "pending", notice: str | None = None,
+async def _console(request: Request, db, who, *, show: str = rules.PENDING, notice: str | None = None,
                    error: str | None = None, issued=None, status: int = 200):
     rt = runtime(request)
     mine = await teams.mine(db, who.user)
@@ -43,20 +46,21 @@ async def _console(request: Request, db, who, *, show: str = "pending", notice: 
         request, "console.html", status=status, viewer=who, csrf=form_token(request, who), ctx=ctx,
         team=await teams.current(db, ctx), my_teams=mine, members=await teams.members(db, ctx), manage=manage,
         invitations=await invitations.page(db, rt, ctx, status=show, limit=100, after_id=None) if manage else [],
-        show=show, shown=SHOWN, now=rt.clock.now(), tasks=found_tasks, assigned=assigned, notice=notice,
+        show=show, shown=SHOWN, now=rt.clock.now(), effective_status=rules.effective_status,
+        open_statuses=rules.OPEN, tasks=found_tasks, assigned=assigned, notice=notice,
         error=error, issued=issued, issued_url=rt.settings.invite_url(issued.token) if issued else None,
-        grantable=[r for r in rt.catalog.roles.values() if rt.catalog.grantable(r, by_rank=ctx.role.rank)])
+        grantable=[r for r in rt.catalog.roles.values() if may_grant(ctx.role, r)])
 
 
 @router.get("/console")
-async def console(request: Request, show: Annotated[str, Query(max_length=16)] = "pending",
+async def console(request: Request, show: Annotated[str, Query(max_length=16)] = rules.PENDING,
                   joined: Annotated[str | None, Query(max_length=40)] = None):
     async with unit_of_work(runtime(request).sessions) as db:
         who = await viewer(db, request)
         if not who.signed_in:
             return redirect(login_link("/console"))
         notice = "Welcome! You are now a member of this team." if joined else None
-        return await _console(request, db, who, show=show if show in SHOWN else "pending", notice=notice)
+        return await _console(request, db, who, show=show if show in SHOWN else rules.PENDING, notice=notice)
 
 
 async def _act(request: Request, csrf: str, action, done: str):
