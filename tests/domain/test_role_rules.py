@@ -7,7 +7,13 @@ import pytest
 
 from teamgate import errors
 from teamgate.domain import roles
-from teamgate.domain.roles import DEFAULT_CATALOG, PERMISSIONS, KeyChange, Role, RoleCatalog
+from teamgate.domain.roles import (
+    DEFAULT_CATALOG,
+    PERMISSIONS,
+    KeyChange,
+    Role,
+    RoleCatalog,
+)
 
 ALL = PERMISSIONS
 READ = frozenset({"team:read"})
