@@ -4,6 +4,8 @@ digests. Boundaries and messages are pinned here, where mutating them is caught 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from teamgate.domain import tokens
@@ -47,6 +49,17 @@ class TestIds:
         for other in ["", "a_" + "0" * 26, "abcdefghi_" + "0" * 26, "inv_" + "0" * 25, "inv_" + "0" * 27,
                       "Inv_" + "0" * 26, "inv_" + "a" * 26, "inv-" + "0" * 26, "inv_" + "0" * 26 + "\x00"]:
             assert not is_id(other), other
+
+
+    def test_an_id_starts_with_the_milliseconds_it_was_made_at(self):
+        before = int(time.time() * 1000)
+        made = new_id("inv")[4:]
+        after = int(time.time() * 1000)
+        value = 0
+        for char in made:
+            value = value * 32 + "0123456789ABCDEFGHJKMNPQRSTVWXYZ".index(char)
+        # a bump within one millisecond may carry into the time part by a few milliseconds at most
+        assert before <= value >> 80 <= after + 5
 
 
 class TestDigests:
@@ -99,6 +112,10 @@ class TestPasswordInputs:
 
     def test_the_default_minimum_score_is_three(self):
         assert password_problem("tulip9river") is None  # zxcvbn scores it 3
+
+    def test_zxcvbns_own_suggestions_follow_its_warning(self):
+        assert password_problem("abcdefghijk") == ('Sequences like "abc" or "6543" are easy to guess. Add another word '
+                                                  "or two. Uncommon words are better. Avoid sequences.")
 
     def test_without_a_warning_the_refusal_names_the_score_and_a_default_suggestion(self):
         assert password_problem("mxq82lzk") == (  # scores 2; zxcvbn gives a suggestion but no warning
