@@ -139,7 +139,8 @@ class Dispatcher:
                 if not await repo.finish(db, c.id, claim_id, **values):
                     continue  # our lease ran out and another dispatcher has the message now
                 if c.invitation_id:
-                    await repo.mirror_delivery(db, c.invitation_id, delivery_status=delivery.delivery_of(values["status"]),
+                    await repo.mirror_delivery(db, c.invitation_id,
+                                               delivery_status=delivery.delivery_of(values["status"]),
                                                delivery_attempts=c.attempts, delivery_last_error=values["last_error"],
                                                delivery_last_error_code=values["last_error_code"],
                                                delivery_sent_at=values.get("sent_at"))

@@ -38,7 +38,8 @@ async def retry(db: AsyncSession, rt: Runtime, actor: Actor, *, ids: list[str] |
             result.skipped[row.id] = f"it is {row.status}, not {OutboxStatus.FAILED}"
             continue
         invitation = await db.get(Invitation, row.invitation_id) if row.invitation_id else None
-        if invitation is not None and rules.effective_status(invitation.status, invitation.expires_at, now) != rules.PENDING:
+        if invitation is not None and (
+                rules.effective_status(invitation.status, invitation.expires_at, now) != rules.PENDING):
             result.skipped[row.id] = "its invitation is no longer pending; resend the invitation instead"
             continue
         _apply(row, delivery.retried(now))
