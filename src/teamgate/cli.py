@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
 from teamgate.config import Settings, WeakSecretKey
+from teamgate.domain.delivery import OutboxStatus
 from teamgate.domain.emails import normalize_email
 from teamgate.email.senders import make_sender
 from teamgate.logs import configure as configure_logs
@@ -298,9 +299,12 @@ def worker(batch_size: Annotated[int, typer.Option(min=1, max=500, help="Message
     asyncio.run(main())
 
 
+*_OTHERS, _LAST = OutboxStatus
+OUTBOX_STATUSES = f"{', '.join(_OTHERS)} or {_LAST}."  # queued, sending, sent, failed or cancelled.
+
+
 @outbox_app.command("list")
-def outbox_list(status: Annotated[str | None, typer.Option(
-                    help="queued, sending, sent, failed or cancelled.")] = "failed",
+def outbox_list(status: Annotated[str | None, typer.Option(help=OUTBOX_STATUSES)] = OutboxStatus.FAILED.value,
                 limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100, as_json: JsonFlag = False):
     """List outbox messages (by default the failed ones), newest first."""
     rows = in_transaction(lambda db, rt: outbox.page(db, status=status if status != "all" else None, limit=limit))

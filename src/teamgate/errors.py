@@ -1,4 +1,6 @@
-"""Domain errors with stable codes. No HTTP here: api/errors.py maps each code to a status."""
+"""Domain errors with stable codes. No HTTP here: api/errors.py maps each code to a status.
+
+Each error is a class written out (not made by a factory) so that type checkers and readers see it."""
 
 from __future__ import annotations
 
@@ -17,35 +19,126 @@ class TeamgateError(Exception):
         self.extra = extra
 
 
-def _error(name: str, code: str, title: str) -> type[TeamgateError]:
-    return type(name, (TeamgateError,), {"code": code, "title": title})
+class BadRequest(TeamgateError):
+    code = "bad_request"
+    title = "Bad request"
 
 
-BadRequest = _error("BadRequest", "bad_request", "Bad request")
-InvitationExpired = _error("InvitationExpired", "invitation_expired", "Invitation expired")
-InvitationAccepted = _error("InvitationAccepted", "invitation_accepted", "Invitation already accepted")
-InvitationRevoked = _error("InvitationRevoked", "invitation_revoked", "Invitation revoked")
-InvitationDeclined = _error("InvitationDeclined", "invitation_declined", "Invitation declined")
-Unauthenticated = _error("Unauthenticated", "unauthenticated", "Authentication required")
-InvalidCredentials = _error("InvalidCredentials", "invalid_credentials", "Invalid email or password")
-Forbidden = _error("Forbidden", "forbidden", "Forbidden")
-RoleNotAllowed = _error("RoleNotAllowed", "role_not_allowed", "Role not allowed")
-EmailMismatch = _error("EmailMismatch", "email_mismatch", "Signed in as a different email")
-CsrfFailed = _error("CsrfFailed", "csrf_failed", "CSRF check failed")
-NotFound = _error("NotFound", "not_found", "Not found")
-InvitationNotFound = _error("InvitationNotFound", "invitation_not_found", "Invalid or expired invitation")
-AlreadyMember = _error("AlreadyMember", "already_member", "Already a member of the team")
-InvitationPending = _error("InvitationPending", "invitation_pending", "An invitation is already pending")
-InvitationNotPending = _error("InvitationNotPending", "invitation_not_pending", "Invitation is not pending")
-AccountExists = _error("AccountExists", "account_exists", "An account with this email exists")
-SeatLimitReached = _error("SeatLimitReached", "seat_limit_reached", "Seat limit reached")
-PendingLimitReached = _error("PendingLimitReached", "pending_limit_reached", "Too many pending invitations")
-ServiceUnavailable = _error("ServiceUnavailable", "service_unavailable", "Service unavailable")
-RateLimited = _error("RateLimited", "rate_limited", "Too many requests")
-# a password-reset or verification link that is unknown, used, expired or for the other purpose
-TokenInvalid = _error("TokenInvalid", "token_invalid", "Invalid or expired link")
-EmailAlreadyVerified = _error("EmailAlreadyVerified", "email_already_verified", "Email address already verified")
-PayloadTooLarge = _error("PayloadTooLarge", "payload_too_large", "Request body too large")
+class InvitationExpired(TeamgateError):
+    code = "invitation_expired"
+    title = "Invitation expired"
+
+
+class InvitationAccepted(TeamgateError):
+    code = "invitation_accepted"
+    title = "Invitation already accepted"
+
+
+class InvitationRevoked(TeamgateError):
+    code = "invitation_revoked"
+    title = "Invitation revoked"
+
+
+class InvitationDeclined(TeamgateError):
+    code = "invitation_declined"
+    title = "Invitation declined"
+
+
+class Unauthenticated(TeamgateError):
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
+class InvalidCredentials(TeamgateError):
+    code = "invalid_credentials"
+    title = "Invalid email or password"
+
+
+class Forbidden(TeamgateError):
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class RoleNotAllowed(TeamgateError):
+    code = "role_not_allowed"
+    title = "Role not allowed"
+
+
+class EmailMismatch(TeamgateError):
+    code = "email_mismatch"
+    title = "Signed in as a different email"
+
+
+class CsrfFailed(TeamgateError):
+    code = "csrf_failed"
+    title = "CSRF check failed"
+
+
+class NotFound(TeamgateError):
+    code = "not_found"
+    title = "Not found"
+
+
+class InvitationNotFound(TeamgateError):
+    code = "invitation_not_found"
+    title = "Invalid or expired invitation"
+
+
+class AlreadyMember(TeamgateError):
+    code = "already_member"
+    title = "Already a member of the team"
+
+
+class InvitationPending(TeamgateError):
+    code = "invitation_pending"
+    title = "An invitation is already pending"
+
+
+class InvitationNotPending(TeamgateError):
+    code = "invitation_not_pending"
+    title = "Invitation is not pending"
+
+
+class AccountExists(TeamgateError):
+    code = "account_exists"
+    title = "An account with this email exists"
+
+
+class SeatLimitReached(TeamgateError):
+    code = "seat_limit_reached"
+    title = "Seat limit reached"
+
+
+class PendingLimitReached(TeamgateError):
+    code = "pending_limit_reached"
+    title = "Too many pending invitations"
+
+
+class ServiceUnavailable(TeamgateError):
+    code = "service_unavailable"
+    title = "Service unavailable"
+
+
+class RateLimited(TeamgateError):
+    code = "rate_limited"
+    title = "Too many requests"
+
+
+class TokenInvalid(TeamgateError):
+    """A password-reset or verification link that is unknown, used, expired or for the other purpose."""
+
+    code = "token_invalid"
+    title = "Invalid or expired link"
+
+
+class EmailAlreadyVerified(TeamgateError):
+    code = "email_already_verified"
+    title = "Email address already verified"
+
+
+class PayloadTooLarge(TeamgateError):
+    code = "payload_too_large"
+    title = "Request body too large"
 
 
 class ValidationFailed(TeamgateError):

@@ -1,13 +1,39 @@
-"""The invitation state machine: which transitions are allowed, and what refuses the rest."""
+"""The invitation state machine (DESIGN section 4): which transitions are allowed, what each
+changes, and what refuses the rest.
+
+Each transition is a function that checks the invitation's state (raising the domain error)
+and returns a `Move`: the statuses it may start from and the values it writes. Services apply
+a move as one conditional update, so that of two concurrent callers exactly one wins.
+
+           create / resend                 accept
+  (none) ----------------> pending -------------------> accepted
+                             |  \\---- decline --------> declined
+                             |  \\---- cancel ---------> revoked
+                             \\------- expires_at passes --> expired (resend revives it)
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 from teamgate import errors
 
-PENDING, ACCEPTED, DECLINED, REVOKED, EXPIRED = "pending", "accepted", "declined", "revoked", "expired"
-STATUSES = (PENDING, ACCEPTED, DECLINED, REVOKED, EXPIRED)
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+PENDING, ACCEPTED, DECLINED, REVOKED, EXPIRED = InvitationStatus
+STATUSES = tuple(InvitationStatus)
+# what cancel and resend act on: a pending invitation, whether or not the upkeep job has marked it expired
+OPEN = (PENDING, EXPIRED)
 MIN_DAYS, MAX_DAYS = 1, 30
 
 _CLOSED = {
@@ -18,9 +44,34 @@ _CLOSED = {
 }
 
 
-def effective_status(status: str, expires_at: datetime, now: datetime) -> str:
+def closed_error(status: str) -> type[errors.TeamgateError]:
+    """The error (and so the code) that a link to an invitation in `status` answers with."""
+    return _CLOSED[InvitationStatus(status)]
+
+
+@dataclass(frozen=True)
+class Move:
+    """A transition as one conditional update: only from `from_statuses` (and, when
+    `unexpired_at` is set, only if the invitation has not expired by then), it writes `values`."""
+
+    from_statuses: tuple[InvitationStatus, ...]
+    status: InvitationStatus
+    unexpired_at: datetime | None = None
+    stamps: dict[str, datetime] = field(default_factory=dict)
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {"status": self.status, **self.stamps}
+
+
+def is_overdue(status: str, expires_at: datetime, now: datetime) -> bool:
+    """Pending in storage but past its time: expired, whether or not the job has marked it yet."""
+    return status == PENDING and expires_at <= now
+
+
+def effective_status(status: str, expires_at: datetime, now: datetime) -> InvitationStatus:
     """A pending invitation whose time has passed is expired, whether or not a job marked it."""
-    return EXPIRED if status == PENDING and expires_at <= now else status
+    return EXPIRED if is_overdue(status, expires_at, now) else InvitationStatus(status)
 
 
 def ensure_usable(status: str, expires_at: datetime, now: datetime) -> None:
@@ -32,14 +83,43 @@ def ensure_usable(status: str, expires_at: datetime, now: datetime) -> None:
 
 def ensure_cancellable(status: str) -> None:
     """Only a pending invitation (expired by time or not) can be cancelled."""
-    if status not in (PENDING, EXPIRED):
+    if status not in OPEN:
         raise errors.InvitationNotPending(f"The invitation is {status}; only a pending one can be cancelled.")
 
 
 def ensure_resendable(status: str) -> None:
     """Resend works on pending invitations and revives expired ones; closed ones stay closed."""
-    if status not in (PENDING, EXPIRED):
+    if status not in OPEN:
         raise errors.InvitationNotPending(f"The invitation is {status}; only a pending or expired one can be resent.")
+
+
+def accept(status: str, expires_at: datetime, now: datetime) -> Move:
+    """pending -> accepted, while unexpired. Raises the error of a closed invitation."""
+    ensure_usable(status, expires_at, now)
+    return Move((PENDING,), ACCEPTED, unexpired_at=now, stamps={"accepted_at": now})
+
+
+def decline(status: str, expires_at: datetime, now: datetime) -> Move:
+    """pending -> declined, while unexpired. Raises the error of a closed invitation."""
+    ensure_usable(status, expires_at, now)
+    return Move((PENDING,), DECLINED, unexpired_at=now, stamps={"declined_at": now})
+
+
+def cancel(status: str, now: datetime) -> Move:
+    """pending or expired -> revoked. Raises InvitationNotPending."""
+    ensure_cancellable(status)
+    return Move(OPEN, REVOKED, stamps={"revoked_at": now})
+
+
+def resend(status: str) -> Move:
+    """pending or expired -> pending (new tokens and expiry come with it). Raises InvitationNotPending."""
+    ensure_resendable(status)
+    return Move(OPEN, PENDING)
+
+
+def expire() -> Move:
+    """pending -> expired, by the clock (the upkeep job, or a create that finds an overdue one)."""
+    return Move((PENDING,), EXPIRED)
 
 
 def expiry(now: datetime, days: float) -> datetime:

@@ -14,8 +14,9 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
+from teamgate.domain import roles
 from teamgate.domain.ids import is_id, new_id
-from teamgate.domain.roles import Role
+from teamgate.domain.roles import KeyChange, Role
 from teamgate.domain.tokens import API_KEY_PREFIX, hash_token, new_api_key
 from teamgate.runtime import Runtime
 from teamgate.services import audit
@@ -23,7 +24,7 @@ from teamgate.services.context import Actor, TeamContext
 from teamgate.storage.models import ApiKey
 from teamgate.storage.repositories import api_keys as repo
 
-MANAGE = "api_keys:manage"
+MANAGE = roles.API_KEYS_MANAGE
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
@@ -42,7 +43,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, name: str, 
     granted = rt.catalog.get(role)
     if granted is None:
         raise errors.ValidationFailed("role", f"unknown role {role!r}")
-    if granted.owner or granted.rank > ctx.role.rank:
+    if not roles.may_grant(ctx.role, granted):
         raise errors.RoleNotAllowed("A key may hold only a non-owner role at or below your own.")
     secret = new_api_key()
     key = ApiKey(id=new_id("key"), team_id=ctx.team_id, name=name.strip(), role=granted.name,
@@ -65,8 +66,7 @@ async def revoke(db: AsyncSession, rt: Runtime, ctx: TeamContext, key_id: str) -
     key = await repo.in_team(db, ctx.team_id, key_id) if is_id(key_id) else None
     if key is None:
         raise errors.NotFound("No such API key in this team.")
-    role = rt.catalog.get(key.role)
-    if role is not None and role.rank > ctx.role.rank:
+    if not roles.may_manage(ctx.role, rt.catalog.get(key.role)):
         raise errors.RoleNotAllowed("This key holds a role above your own.")
     if key.revoked_at is None:
         key.revoked_at = rt.clock.now()
@@ -74,12 +74,6 @@ async def revoke(db: AsyncSession, rt: Runtime, ctx: TeamContext, key_id: str) -
                      target_id=key.id, name=key.name)
         await db.flush()
     return key
-
-
-def _exceeds(key_role: Role | None, role: Role) -> bool:
-    """A key's role is more than `role`: ranked above it, or holding a permission it lacks (custom
-    catalogs may have roles of one rank with different rights). An unknown role acts as nothing."""
-    return key_role is not None and (key_role.rank > role.rank or not key_role.permissions <= role.permissions)
 
 
 async def revoke_made_by(db: AsyncSession, rt: Runtime, actor: Actor, *, team_id: str, user_id: str,
@@ -98,9 +92,10 @@ async def creator_demoted(db: AsyncSession, rt: Runtime, actor: Actor, *, team_i
     lowered to it, or revoked when `role` cannot manage keys. Keys at or below it are untouched."""
     changed = []
     for key in await repo.live_by_creator(db, team_id, user_id):
-        if not _exceeds(rt.catalog.get(key.role), role):
+        change = roles.key_after_maker_change(rt.catalog.get(key.role), role)
+        if change is KeyChange.KEEP:
             continue
-        if MANAGE in role.permissions:
+        if change is KeyChange.LOWER:
             previous, key.role = key.role, role.name
             audit.record(db, rt, actor, "api_key.role_lowered", team_id=team_id, target_type="api_key",
                          target_id=key.id, name=key.name, previous=previous, role=role.name, reason="creator_demoted",

@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from cryptography.fernet import InvalidToken
 
 from teamgate import metrics
+from teamgate.domain import delivery
 from teamgate.domain.emails import normalize_email
 from teamgate.email.failures import classify, failure
 from teamgate.email.messages import Outgoing
@@ -145,7 +146,8 @@ class Dispatcher:
                 if not await repo.finish(db, c.id, claim_id, **values):
                     continue  # our lease ran out and another dispatcher has the message now
                 if c.invitation_id:
-                    await repo.mirror_delivery(db, c.invitation_id, delivery_status=values["status"],
+                    await repo.mirror_delivery(db, c.invitation_id,
+                                               delivery_status=delivery.delivery_of(values["status"]),
                                                delivery_attempts=c.attempts, delivery_last_error=values["last_error"],
                                                delivery_last_error_code=values["last_error_code"],
                                                delivery_sent_at=values.get("sent_at"))
@@ -154,18 +156,19 @@ class Dispatcher:
         if c.message is None:
             log.error("email.send.unreadable", extra={"message_id": c.id})
             reason = failure("unreadable")
-            return {"status": "failed", "last_error": reason.message, "last_error_code": reason.code}
+            return {"status": delivery.unreadable(), "last_error": reason.message, "last_error_code": reason.code}
         if error is None:
             log.info("email.send.ok", extra={"message_id": c.id, "attempts": c.attempts})
-            metrics.EMAILS.labels("sent").inc()
-            return {"status": "sent", "sent_at": now, "body": None, "last_error": None, "last_error_code": None}
-        final = c.attempts >= self.rt.settings.email_max_attempts
+            metrics.EMAILS.labels(delivery.OutboxStatus.SENT).inc()
+            return delivery.sent(now)
+        status = delivery.after_failure(c.attempts, self.rt.settings.email_max_attempts)
+        final = status is delivery.OutboxStatus.FAILED
         reason = classify(error)
-        metrics.EMAILS.labels("failed" if final else "retry").inc()
+        metrics.EMAILS.labels(status if final else "retry").inc()
         # the raw text is for operators only; the SMTP client never puts the password in it
         log.warning("email.send.failed", extra={"message_id": c.id, "attempts": c.attempts, "final": final,
                                                 "reason": reason.code, "error": f"{type(error).__name__}: {error}"[:300]})
-        return {"status": "failed" if final else "queued", "last_error": reason.message,
+        return {"status": status, "last_error": reason.message,
                 "last_error_code": reason.code, "next_attempt_at": now + backoff(c.attempts)}
 
     async def run_forever(self) -> None:

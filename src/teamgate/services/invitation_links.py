@@ -138,8 +138,9 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
         raise errors.AlreadyMember("You are already a member of this team.")
 
     now = rt.clock.now()
-    if not await repo.transition(db, invitation.id, from_statuses=(rules.PENDING,), unexpired_at=now,
-                                 presented_hash=presented.token_hash, status=rules.ACCEPTED, accepted_at=now):
+    move = rules.accept(invitation.status, invitation.expires_at, now)
+    if not await repo.transition(db, invitation.id, from_statuses=move.from_statuses, unexpired_at=move.unexpired_at,
+                                 presented_hash=presented.token_hash, **move.values):
         await _refuse_lost_race(db, rt, invitation)
     team = await teams_repo.lock_team(db, invitation.team_id)
     if team.seat_limit is not None and await teams_repo.count_members(db, team.id) + 1 > team.seat_limit:
@@ -212,8 +213,9 @@ async def decline(db: AsyncSession, rt: Runtime, *, token: str, ip: str | None =
     presented = await _usable(db, rt, token)
     invitation = presented.invitation
     now = rt.clock.now()
-    if not await repo.transition(db, invitation.id, from_statuses=(rules.PENDING,), unexpired_at=now,
-                                 presented_hash=presented.token_hash, status=rules.DECLINED, declined_at=now):
+    move = rules.decline(invitation.status, invitation.expires_at, now)
+    if not await repo.transition(db, invitation.id, from_statuses=move.from_statuses, unexpired_at=move.unexpired_at,
+                                 presented_hash=presented.token_hash, **move.values):
         await _refuse_lost_race(db, rt, invitation)
     actor = Actor(kind="invitee", id=None, name=invitation.email, ip=ip, user_agent=user_agent)
     audit.record(db, rt, actor, "invitation.declined", team_id=invitation.team_id, target_type="invitation",

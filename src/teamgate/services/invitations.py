@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
+from teamgate.domain import delivery, roles
 from teamgate.domain import invitation as rules
 from teamgate.domain.emails import parse_email
 from teamgate.domain.ids import is_id, new_id
@@ -22,7 +23,7 @@ from teamgate.storage.repositories import invitations as repo
 from teamgate.storage.repositories import tasks as tasks_repo
 from teamgate.storage.repositories import teams as teams_repo
 
-MANAGE = "invitations:manage"
+MANAGE = roles.INVITATIONS_MANAGE
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,7 @@ def grantable_role(rt: Runtime, ctx: TeamContext, name: str) -> Role:
     role = rt.catalog.get(name)
     if role is None:
         raise errors.ValidationFailed("role", f"unknown role {name!r}; known roles: {', '.join(rt.catalog.roles)}")
-    if role.owner:
-        raise errors.RoleNotAllowed("The owner role is never granted by invitation; transfer ownership instead.")
-    if role.rank > ctx.role.rank:
-        raise errors.RoleNotAllowed(f"You may grant only roles at or below your own ({ctx.role.name}).")
+    roles.ensure_may_invite(ctx.role, role)
     return role
 
 
@@ -84,8 +82,8 @@ async def _check_pending_cap(db: AsyncSession, rt: Runtime, team_id: str) -> Non
 def _mark_queued(invitation: Invitation, now: datetime) -> None:
     invitation.send_count += 1
     invitation.last_sent_at = now
-    invitation.delivery_status, invitation.delivery_attempts = "queued", 0
-    invitation.delivery_last_error = invitation.delivery_sent_at = None
+    for column, value in delivery.delivery_queued().items():
+        setattr(invitation, column, value)
 
 
 def _enqueue(db: AsyncSession, rt: Runtime, invitation: Invitation, team: Team, token: str, *, resend: bool) -> None:
@@ -134,10 +132,10 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
     now = rt.clock.now()
     existing = await repo.pending_for_email(db, team.id, address.normalized)
     if existing is not None:
-        if existing.expires_at > now:
+        if not rules.is_overdue(existing.status, existing.expires_at, now):
             raise errors.InvitationPending(f"{address.display} already has a pending invitation.",
                                            invitationId=existing.id)
-        existing.status = rules.EXPIRED
+        existing.status = rules.expire().status
         audit.record(db, rt, ctx.actor, "invitation.expired", team_id=team.id, target_type="invitation",
                      target_id=existing.id)
     await _check_pending_cap(db, rt, team.id)
@@ -149,7 +147,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
         id=new_id("inv"), team_id=team.id, email=address.display, email_normalized=address.normalized,
         role=granted.name, task_ids=task_ids, **secrets.hashes, status=rules.PENDING,
         expires_at=rules.expiry(now, days), lifetime_seconds=int(timedelta(days=days).total_seconds()),
-        **await _inviter(db, ctx, team), created_at=now, send_count=0, delivery_status="skipped",
+        **await _inviter(db, ctx, team), created_at=now, send_count=0, delivery_status=delivery.DeliveryStatus.SKIPPED,
         delivery_attempts=0)
     if send_email:  # the delivery state goes in with the row: no second write
         await rt.limits.email_to(team.id, address.normalized)
@@ -184,11 +182,10 @@ async def page(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, status: str, 
 async def cancel(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id: str) -> Invitation:
     """Revoke a pending invitation. Raises InvitationNotFound, InvitationNotPending, RoleNotAllowed."""
     invitation = await get(db, ctx, invitation_id)
-    rules.ensure_cancellable(invitation.status)
-    _ensure_manageable(rt, ctx, invitation)
     now = rt.clock.now()
-    if not await repo.transition(db, invitation.id, from_statuses=(rules.PENDING, rules.EXPIRED),
-                                 status=rules.REVOKED, revoked_at=now):
+    move = rules.cancel(invitation.status, now)
+    _ensure_manageable(rt, ctx, invitation)
+    if not await repo.transition(db, invitation.id, from_statuses=move.from_statuses, **move.values):
         await repo.refresh(db, invitation)
         rules.ensure_cancellable(invitation.status)
     await outbox.cancel_queued_for(db, invitation.id)
@@ -198,8 +195,7 @@ async def cancel(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
 
 
 def _ensure_manageable(rt: Runtime, ctx: TeamContext, invitation: Invitation) -> None:
-    role = rt.catalog.get(invitation.role)
-    if role is not None and role.rank > ctx.role.rank:
+    if not roles.may_manage(ctx.role, rt.catalog.get(invitation.role)):
         raise errors.RoleNotAllowed("This invitation grants a role above your own.")
 
 
@@ -211,7 +207,7 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
     SeatLimitReached, RateLimited."""
     invitation = await get(db, ctx, invitation_id)
     await rt.limits.resend(invitation.id)
-    rules.ensure_resendable(invitation.status)
+    move = rules.resend(invitation.status)
     grantable_role(rt, ctx, invitation.role)
     team = await teams_repo.team_by_id(db, ctx.team_id)
     if await teams_repo.membership_by_email(db, ctx.team_id, invitation.email_normalized):
@@ -221,9 +217,9 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
     if reviving:
         other = await repo.pending_for_email(db, ctx.team_id, invitation.email_normalized)
         if other is not None and other.id != invitation.id:
-            if other.expires_at > now:
+            if not rules.is_overdue(other.status, other.expires_at, now):
                 raise errors.InvitationPending("A newer invitation for this email is pending.", invitationId=other.id)
-            other.status = rules.EXPIRED
+            other.status = rules.expire().status
             await db.flush()
         await _check_pending_cap(db, rt, team.id)
         await _check_seats(db, rt, team)
@@ -231,8 +227,8 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
                 else timedelta(seconds=invitation.lifetime_seconds))
     secrets = _Secrets.new()  # both old links die
     # whoever resends becomes the inviter: the link must not hang on someone who can no longer grant it
-    if not await repo.transition(db, invitation.id, from_statuses=(rules.PENDING, rules.EXPIRED),
-                                 status=rules.PENDING, **secrets.hashes, expires_at=now + lifetime,
+    if not await repo.transition(db, invitation.id, from_statuses=move.from_statuses, **move.values,
+                                 **secrets.hashes, expires_at=now + lifetime,
                                  lifetime_seconds=int(lifetime.total_seconds()), **await _inviter(db, ctx, team)):
         await repo.refresh(db, invitation)
         rules.ensure_resendable(invitation.status)
@@ -251,7 +247,7 @@ async def inviter_can_still_grant(db: AsyncSession, rt: Runtime, invitation: Inv
     """Whoever granted the role must still be able to: a removed or demoted inviter, or a revoked
     key, leaves the invitation unusable."""
     role = rt.catalog.get(invitation.role)
-    if role is None or role.owner:
+    if role is None or roles.never_granted(role):  # before the system owner's way out below
         return False
     if invitation.invited_by_api_key_id:
         key = await db.get(ApiKey, invitation.invited_by_api_key_id)
@@ -265,7 +261,7 @@ async def inviter_can_still_grant(db: AsyncSession, rt: Runtime, invitation: Inv
         granting = rt.catalog.get(member.role)
     else:
         return False
-    return granting is not None and MANAGE in granting.permissions and granting.rank >= role.rank
+    return granting is not None and roles.may_invite(granting, role)
 
 
 async def revoke_sent_by(db: AsyncSession, rt: Runtime, actor: Actor, *, team_id: str, user_id: str,

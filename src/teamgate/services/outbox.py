@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from teamgate.domain import delivery
+from teamgate.domain import invitation as rules
+from teamgate.domain.delivery import OutboxStatus
 from teamgate.domain.ids import new_id
-from teamgate.domain.invitation import PENDING
 from teamgate.email.messages import Rendered
 from teamgate.runtime import Runtime
 from teamgate.services import audit
@@ -28,7 +30,7 @@ def enqueue(db: AsyncSession, rt: Runtime, *, recipient: str, message: Rendered,
     now = rt.clock.now()
     body = rt.cipher.encrypt(json.dumps({"text": message.text, "html": message.html}).encode())
     row = repo.add(db, OutboxMessage(id=new_id("msg"), team_id=team_id, invitation_id=invitation_id, kind=kind,
-                                     recipient=recipient, subject=message.subject, body=body, status="queued",
+                                     recipient=recipient, subject=message.subject, body=body, status=OutboxStatus.QUEUED,
                                      attempts=0, next_attempt_at=now, created_at=now))
     call_after_commit(db, rt.outbox_added.ring)
     return row
@@ -53,22 +55,27 @@ async def retry(db: AsyncSession, rt: Runtime, actor: Actor, *, ids: list[str] |
     """Queue failed messages again (all failed ones when `ids` is None), with a fresh set of attempts.
     A message whose invitation is no longer pending is left alone: its link would not work."""
     now = rt.clock.now()
-    rows = await repo.by_ids(db, ids) if ids else await repo.by_status(db, "failed", limit=10_000)
+    rows = await repo.by_ids(db, ids) if ids else await repo.by_status(db, OutboxStatus.FAILED, limit=10_000)
     result = RetryResult(retried=[], skipped={i: "no such message" for i in ids or []})
     for row in rows:
         result.skipped.pop(row.id, None)
-        if row.status != "failed":
-            result.skipped[row.id] = f"it is {row.status}, not failed"
+        if not delivery.may_retry(row.status):
+            result.skipped[row.id] = f"it is {row.status}, not {OutboxStatus.FAILED}"
             continue
         invitation = await repo.invitation(db, row.invitation_id) if row.invitation_id else None
-        if invitation is not None and (invitation.status != PENDING or invitation.expires_at <= now):
+        if invitation is not None and (
+                rules.effective_status(invitation.status, invitation.expires_at, now) != rules.PENDING):
             result.skipped[row.id] = "its invitation is no longer pending; resend the invitation instead"
             continue
-        row.status, row.attempts, row.next_attempt_at, row.last_error, row.last_error_code = "queued", 0, now, None, None
+        _apply(row, delivery.retried(now))
         if invitation is not None:
-            invitation.delivery_status, invitation.delivery_attempts, invitation.delivery_last_error = "queued", 0, None
-            invitation.delivery_last_error_code = None
+            _apply(invitation, delivery.delivery_retried())
         audit.record(db, rt, actor, "email.retried", team_id=row.team_id, target_type="outbox_message",
                      target_id=row.id, invitationId=row.invitation_id)
         result.retried.append(row.id)
     return result
+
+
+def _apply(row: object, changes: dict[str, object]) -> None:
+    for column, value in changes.items():
+        setattr(row, column, value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
+from teamgate.domain import roles
 from teamgate.domain.ids import is_id, new_id
 from teamgate.runtime import Runtime
 from teamgate.services import api_keys, audit
@@ -82,23 +83,16 @@ async def _target(db: AsyncSession, ctx: TeamContext, user_id: str) -> tuple[Mem
     return found
 
 
-def _outranks(rt: Runtime, ctx: TeamContext, member: Membership) -> bool:
-    role = rt.catalog.get(member.role)
-    return role is not None and role.rank > ctx.role.rank
-
-
 async def change_role(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: str,
                       role_name: str) -> tuple[Membership, User]:
     """Raises Forbidden, NotFound, ValidationFailed (unknown role), RoleNotAllowed."""
-    ctx.require("members:manage")
+    ctx.require(roles.MEMBERS_MANAGE)
     member, user = await _target(db, ctx, user_id)
     role = rt.catalog.get(role_name)
     if role is None:
         raise errors.ValidationFailed("role", f"unknown role {role_name!r}")
-    if member.is_owner or role.owner:
-        raise errors.RoleNotAllowed("The owner role moves only by ownership transfer.")
-    if role.rank > ctx.role.rank or _outranks(rt, ctx, member):
-        raise errors.RoleNotAllowed(f"You may manage only roles at or below your own ({ctx.role.name}).")
+    roles.ensure_may_change_role(ctx.role, held=rt.catalog.get(member.role), new=role,
+                                 holds_ownership=member.is_owner)
     previous, member.role = member.role, role.name
     audit.record(db, rt, ctx.actor, "member.role_changed", team_id=ctx.team_id, target_type="user",
                  target_id=user_id, previous=previous, role=role.name)
@@ -111,12 +105,10 @@ async def remove(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: str) 
     """Remove a member, or leave (a member may always remove itself, unless it is the owner)."""
     leaving = ctx.actor.user is not None and ctx.actor.user.id == user_id and ctx.actor.api_key is None
     if not leaving:
-        ctx.require("members:manage")
+        ctx.require(roles.MEMBERS_MANAGE)
     member, _ = await _target(db, ctx, user_id)
-    if member.is_owner:
-        raise errors.RoleNotAllowed("The owner cannot be removed; transfer ownership first.")
-    if not leaving and _outranks(rt, ctx, member):
-        raise errors.RoleNotAllowed("You may remove only members whose role is at or below your own.")
+    roles.ensure_may_remove(ctx.role, held=rt.catalog.get(member.role), holds_ownership=member.is_owner,
+                            leaving=leaving)
     await tasks_repo.unassign_member(db, ctx.team_id, user_id)
     await db.delete(member)
     audit.record(db, rt, ctx.actor, "member.left" if leaving else "member.removed", team_id=ctx.team_id,
@@ -128,7 +120,7 @@ async def remove(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: str) 
 async def transfer_ownership(db: AsyncSession, rt: Runtime, ctx: TeamContext,
                              user_id: str) -> tuple[Membership, User]:
     """Only the owner (or a system owner) may; the former owner keeps the next role down."""
-    if not ctx.is_owner or ctx.actor.api_key is not None:
+    if not roles.may_transfer_ownership(is_owner=ctx.is_owner, by_api_key=ctx.actor.api_key is not None):
         raise errors.Forbidden("Only the team's owner can transfer ownership.")
     new_owner, user = await _target(db, ctx, user_id)
     if new_owner.is_owner:

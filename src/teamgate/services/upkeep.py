@@ -34,8 +34,8 @@ async def expire_overdue(db: AsyncSession, rt: Runtime, *, limit: int = BATCH) -
     expired = 0
     for invitation_id, team_id in await repo.overdue_invitations(db, now, limit):
         await act_for(db, team_id=team_id)  # each change within its own team's walls
-        if not await invitations_repo.transition(db, invitation_id, from_statuses=(rules.PENDING,),
-                                                 status=rules.EXPIRED):
+        move = rules.expire()
+        if not await invitations_repo.transition(db, invitation_id, from_statuses=move.from_statuses, **move.values):
             continue
         await outbox.cancel_queued_for(db, invitation_id)
         audit.record(db, rt, Actor.system(), "invitation.expired", team_id=team_id, target_type="invitation",

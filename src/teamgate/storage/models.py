@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from teamgate.domain.delivery import WAITING, DeliveryStatus, OutboxStatus
+from teamgate.domain.invitation import PENDING
 from teamgate.storage.types import UTCDateTime
 
 NAMING = {
@@ -101,11 +103,11 @@ class Invitation(Base):
     __tablename__ = "invitations"
     __table_args__ = (
         Index("uq_invitations_pending_team_email", "team_id", "email_normalized", unique=True,
-              **_partial("status = 'pending'")),
+              **_partial(f"status = '{PENDING}'")),
         Index("ix_invitations_team_id_status_id", "team_id", "status", "id"),
         Index("ix_invitations_team_id_id", "team_id", "id"),
         Index("ix_invitations_team_id_delivery_status_id", "team_id", "delivery_status", "id"),
-        Index("ix_invitations_pending_expires_at", "expires_at", **_partial("status = 'pending'")),
+        Index("ix_invitations_pending_expires_at", "expires_at", **_partial(f"status = '{PENDING}'")),
     )
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
@@ -116,7 +118,7 @@ class Invitation(Base):
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)  # the mail token: only in the email
     # the link token, returned once to whoever created or resent it; it does not prove the mailbox
     link_token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
     expires_at: Mapped[datetime]
     lifetime_seconds: Mapped[int] = mapped_column(Integer)
     invited_by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -129,7 +131,7 @@ class Invitation(Base):
     revoked_at: Mapped[datetime | None]
     send_count: Mapped[int] = mapped_column(Integer, default=0)
     last_sent_at: Mapped[datetime | None]
-    delivery_status: Mapped[str] = mapped_column(String(16), default="skipped")
+    delivery_status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.SKIPPED)
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
     delivery_last_error: Mapped[str | None] = mapped_column(Text)  # a fixed sentence (email/failures.py)
     delivery_last_error_code: Mapped[str | None] = mapped_column(String(32))
@@ -227,7 +229,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        Index("ix_outbox_messages_due", "next_attempt_at", **_partial("status IN ('queued', 'sending')")),
+        Index("ix_outbox_messages_due", "next_attempt_at", **_partial(f"status IN ('{WAITING[0]}', '{WAITING[1]}')")),
         Index("ix_outbox_messages_status_id", "status", "id"),
     )
     id: Mapped[str] = mapped_column(Id, primary_key=True)
@@ -237,7 +239,7 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # when a queued message is due; for a `sending` one, when its sender's lease runs out
     next_attempt_at: Mapped[datetime]

@@ -13,16 +13,19 @@ from teamgate import errors
 from teamgate.http.deps import Db, after_refusal, runtime
 from teamgate.http.errors import status_for
 from teamgate.http.forms import form_token, posted_by, viewer
+from teamgate.domain import invitation as rules
+from teamgate.domain.roles import may_grant
 from teamgate.services import invitations, tasks, teams
 from teamgate.web.auth import login_link
 from teamgate.web.common import page, redirect
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=128)]
-SHOWN = ("pending", "expired", "accepted", "declined", "revoked", "all")
+# the console's tabs, in their order
+SHOWN = (rules.PENDING, rules.EXPIRED, rules.ACCEPTED, rules.DECLINED, rules.REVOKED, "all")
 
 
-async def _console(request: Request, db, who, *, show: str = "pending", notice: str | None = None,
+async def _console(request: Request, db, who, *, show: str = rules.PENDING, notice: str | None = None,
                    error: str | None = None, issued=None, status: int = 200):
     rt = runtime(request)
     mine = await teams.mine(db, who.user)
@@ -37,19 +40,20 @@ async def _console(request: Request, db, who, *, show: str = "pending", notice: 
         request, "console.html", status=status, viewer=who, csrf=form_token(request, who), ctx=ctx,
         team=await teams.current(db, ctx), my_teams=mine, members=await teams.members(db, ctx), manage=manage,
         invitations=await invitations.page(db, rt, ctx, status=show, limit=100, after_id=None) if manage else [],
-        show=show, shown=SHOWN, now=rt.clock.now(), tasks=found_tasks, assigned=assigned, notice=notice,
+        show=show, shown=SHOWN, now=rt.clock.now(), effective_status=rules.effective_status,
+        open_statuses=rules.OPEN, tasks=found_tasks, assigned=assigned, notice=notice,
         error=error, issued=issued, issued_url=rt.settings.invite_url(issued.token) if issued else None,
-        grantable=[r for r in rt.catalog.roles.values() if rt.catalog.grantable(r, by_rank=ctx.role.rank)])
+        grantable=[r for r in rt.catalog.roles.values() if may_grant(ctx.role, r)])
 
 
 @router.get("/console")
-async def console(request: Request, db: Db, show: Annotated[str, Query(max_length=16)] = "pending",
+async def console(request: Request, db: Db, show: Annotated[str, Query(max_length=16)] = rules.PENDING,
                   joined: Annotated[str | None, Query(max_length=40)] = None):
     who = await viewer(db, request)
     if not who.signed_in:
         return redirect(login_link("/console"))
     notice = "Welcome! You are now a member of this team." if joined else None
-    return await _console(request, db, who, show=show if show in SHOWN else "pending", notice=notice)
+    return await _console(request, db, who, show=show if show in SHOWN else rules.PENDING, notice=notice)
 
 
 async def _act(request: Request, db: Db, csrf: str, action, done: str):

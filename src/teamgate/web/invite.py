@@ -14,25 +14,28 @@ from teamgate.http.cookies import set_session_cookie
 from teamgate.http.deps import Db, after_refusal, client_ip, runtime, token_use_limit
 from teamgate.http.errors import status_for
 from teamgate.http.forms import form_token, posted_by, viewer
+from teamgate.domain import invitation as rules
 from teamgate.services import accounts, invitation_links
 from teamgate.web.common import page, redirect
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(token_use_limit)])
 Token = Annotated[str, Form(max_length=128)]
 
-CLOSED = {  # what a link that cannot be used says, and what to do next
-    "invitation_not_found": ("This link does not work", "It may be mistyped, or it was replaced by a newer "
-                             "invitation. Check the latest email, or ask the person who invited you to send it again.",
-                             404),
-    "invitation_expired": ("This invitation has expired", "Invitations work for a limited time. Ask the person who "
-                           "invited you to resend it; you will get a new link.", 410),
-    "invitation_accepted": ("This invitation was already accepted", "The link works once. If that was you, sign in "
-                            "to reach the team.", 410),
-    "invitation_revoked": ("This invitation was withdrawn", "It was cancelled, or whoever sent it can no longer "
-                           "invite you. Ask the team for a new invitation if you still want to join.", 410),
-    "invitation_declined": ("You declined this invitation", "If you changed your mind, ask the person who invited "
-                            "you to send a new one.", 410),
+NOT_FOUND = ("This link does not work", ("It may be mistyped, or it was replaced by a newer invitation. Check the "
+                                         "latest email, or ask the person who invited you to send it again."))
+GONE = {  # what a link to a closed invitation says, and what to do next, for each state that closes one
+    rules.EXPIRED: ("This invitation has expired", ("Invitations work for a limited time. Ask the person who invited "
+                                                    "you to resend it; you will get a new link.")),
+    rules.ACCEPTED: ("This invitation was already accepted", ("The link works once. If that was you, sign in to "
+                                                              "reach the team.")),
+    rules.REVOKED: ("This invitation was withdrawn", ("It was cancelled, or whoever sent it can no longer invite you. "
+                                                      "Ask the team for a new invitation if you still want to join.")),
+    rules.DECLINED: ("You declined this invitation", ("If you changed your mind, ask the person who invited you to "
+                                                      "send a new one.")),
 }
+# by the code the domain refuses with: a link that never worked is 404, one that is closed is 410 (Gone)
+CLOSED = {errors.InvitationNotFound.code: (*NOT_FOUND, 404),
+          **{rules.closed_error(state).code: (*texts, 410) for state, texts in GONE.items()}}
 
 
 def closed_page(request, exc: errors.TeamgateError, who):

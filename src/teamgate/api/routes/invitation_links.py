@@ -10,6 +10,7 @@ from teamgate.api import present
 from teamgate.api import schemas as s
 from teamgate.http.cookies import set_session_cookie
 from teamgate.http.deps import Authenticated, Db, Rt, client_ip, token_use_limit
+from teamgate.domain.invitation import PENDING
 from teamgate.services import accounts, invitation_links
 
 router = APIRouter(prefix="/team-invitations", tags=["invitations"], dependencies=[Depends(token_use_limit)])
@@ -20,7 +21,7 @@ async def validate(token: Annotated[str, Path(max_length=128)], auth: Authentica
     found = await invitation_links.describe(db, rt, token, signed_in=auth.signed_in_user)
     i = found.invitation
     return s.InvitationPreview(
-        id=i.id, email=i.email, role=i.role, status="pending", expires_at=i.expires_at,
+        id=i.id, email=i.email, role=i.role, status=PENDING, expires_at=i.expires_at,
         team=s.TeamBrief(id=found.team.id, name=found.team.name), invited_by=present.inviter(i),
         tasks=[s.TaskBrief.model_validate(t) for t in found.tasks], account_exists=found.account_exists)
 

@@ -9,18 +9,21 @@ from fastapi import APIRouter, Body, Query
 from teamgate.api import present
 from teamgate.api import schemas as s
 from teamgate.api.routes.common import Pages
+from teamgate.domain.delivery import DeliveryStatus
+from teamgate.domain.invitation import PENDING, InvitationStatus
 from teamgate.http.deps import Db, Rt, Team
 from teamgate.services import invitations
 
 router = APIRouter(prefix="/team-invitations", tags=["invitations"])
 
-StatusFilter = Literal["pending", "accepted", "declined", "revoked", "expired", "all"]
-DeliveryFilter = Literal["queued", "sent", "failed", "skipped"]
+# built from the domain's statuses (the same strings, so the OpenAPI document lists the same enums)
+StatusFilter = Literal[(*(s.value for s in InvitationStatus), "all")]  # type: ignore[valid-type]
+DeliveryFilter = Literal[tuple(s.value for s in DeliveryStatus)]  # type: ignore[valid-type]
 
 
 @router.get("", response_model=s.Page[s.InvitationOut])
 async def list_invitations(ctx: Team, db: Db, rt: Rt, paging: Pages,
-                           status: Annotated[StatusFilter, Query()] = "pending",
+                           status: Annotated[StatusFilter, Query()] = PENDING.value,
                            delivery: Annotated[DeliveryFilter | None, Query()] = None):
     """`?delivery=failed` finds the invitations whose email could not be delivered (resend them)."""
     found = await invitations.page(db, rt, ctx, status=status, limit=paging.limit + 1, after_id=paging.after_id,

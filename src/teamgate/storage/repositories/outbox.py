@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from teamgate.domain import delivery
+from teamgate.domain.delivery import OutboxStatus
 from teamgate.storage.db import rowcount
 from teamgate.storage.models import Invitation, OutboxMessage
 from teamgate.storage.scope import enforced
-
-DUE_STATUSES = ("queued", "sending")  # `sending` rows are due again once their lease runs out
 
 
 def add(db: AsyncSession, message: OutboxMessage) -> OutboxMessage:
@@ -24,8 +24,8 @@ def add(db: AsyncSession, message: OutboxMessage) -> OutboxMessage:
 async def cancel_queued_for(db: AsyncSession, invitation_id: str) -> None:
     """Queued messages of this invitation become `cancelled`, their bodies erased."""
     await db.execute(update(OutboxMessage)
-                     .where(OutboxMessage.invitation_id == invitation_id, OutboxMessage.status == "queued")
-                     .values(status="cancelled", body=None).execution_options(synchronize_session=False))
+                     .where(OutboxMessage.invitation_id == invitation_id, OutboxMessage.status == delivery.CANCELLABLE)
+                     .values(**delivery.cancelled()).execution_options(synchronize_session=False))
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,13 @@ async def claim_due(db: AsyncSession, now: datetime, limit: int, claim_id: str,
                                 {"now": now, "limit": limit, "claim": claim_id, "lease": lease_until})
         return [ClaimedRow(*row) for row in rows.all()]
     query = (select(OutboxMessage)
-             .where(OutboxMessage.status.in_(DUE_STATUSES), OutboxMessage.next_attempt_at <= now)
+             .where(OutboxMessage.status.in_(delivery.WAITING), OutboxMessage.next_attempt_at <= now)
              .order_by(OutboxMessage.next_attempt_at).limit(limit))
     claimed = []
     for row in await db.scalars(query):
-        row.status, row.claim_id, row.attempts, row.next_attempt_at = "sending", claim_id, row.attempts + 1, lease_until
+        for column, value in delivery.claimed(row.attempts).items():
+            setattr(row, column, value)
+        row.claim_id, row.next_attempt_at = claim_id, lease_until
         claimed.append(ClaimedRow(row.id, row.team_id, row.invitation_id, row.attempts, row.recipient, row.subject,
                                   row.body))
     return claimed
@@ -63,7 +65,8 @@ async def finish(db: AsyncSession, message_id: str, claim_id: str, **values) -> 
     """Record an outcome only if this claim still holds the message (its lease was not taken over)."""
     result = await db.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.claim_id == claim_id, OutboxMessage.status == "sending")
+        .where(OutboxMessage.id == message_id, OutboxMessage.claim_id == claim_id,
+               OutboxMessage.status == OutboxStatus.SENDING)
         .values(**values).execution_options(synchronize_session=False))
     return rowcount(result) == 1
 
@@ -73,8 +76,9 @@ async def release(db: AsyncSession, message_id: str, claim_id: str, due: datetim
     when it waits for its recipient's cap), the claim's attempt not counted."""
     result = await db.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.claim_id == claim_id, OutboxMessage.status == "sending")
-        .values(status="queued", claim_id=None, attempts=OutboxMessage.attempts - 1, next_attempt_at=due)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claim_id == claim_id,
+               OutboxMessage.status == OutboxStatus.SENDING)
+        .values(**delivery.released(), attempts=OutboxMessage.attempts - 1, next_attempt_at=due)
         .execution_options(synchronize_session=False))
     return rowcount(result) == 1
 

@@ -8,11 +8,12 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from teamgate.domain import delivery
+from teamgate.domain.delivery import OutboxStatus
+from teamgate.domain.invitation import PENDING
 from teamgate.storage.db import rowcount
 from teamgate.storage.models import Invitation, OutboxMessage, Session
 from teamgate.storage.scope import enforced
-
-WAITING = ("queued", "sending")
 
 
 async def overdue_invitations(db: AsyncSession, now: datetime, limit: int) -> list[tuple[str, str]]:
@@ -22,7 +23,7 @@ async def overdue_invitations(db: AsyncSession, now: datetime, limit: int) -> li
                                 {"now": now, "limit": limit})
     else:
         rows = await db.execute(select(Invitation.id, Invitation.team_id)
-                                .where(Invitation.status == "pending", Invitation.expires_at <= now)
+                                .where(Invitation.status == PENDING, Invitation.expires_at <= now)
                                 .order_by(Invitation.expires_at).limit(limit))
     return [(row[0], row[1]) for row in rows.all()]
 
@@ -35,7 +36,7 @@ async def purge(db: AsyncSession, *, outbox_before: datetime, sessions_before: d
                                 {"outbox": outbox_before, "sessions": sessions_before})).one()
         return row[0], row[1]
     outbox = await db.execute(delete(OutboxMessage).where(
-        OutboxMessage.status.in_(("sent", "cancelled")), OutboxMessage.body.is_(None),
+        OutboxMessage.status.in_(delivery.FINISHED), OutboxMessage.body.is_(None),
         OutboxMessage.created_at < outbox_before))
     sessions = await db.execute(delete(Session).where(Session.expires_at < sessions_before))
     return rowcount(outbox), rowcount(sessions)
@@ -46,7 +47,7 @@ async def outbox_figures(db: AsyncSession) -> tuple[int, datetime | None, int]:
     if enforced(db):
         row = (await db.execute(text("SELECT waiting, oldest, failed FROM teamgate_outbox_figures()"))).one()
     else:
-        waiting = OutboxMessage.status.in_(WAITING)
+        waiting = OutboxMessage.status.in_(delivery.WAITING)
         row = (await db.execute(select(func.count().filter(waiting), func.min(OutboxMessage.created_at).filter(waiting),
-                                       func.count().filter(OutboxMessage.status == "failed")))).one()
+                                       func.count().filter(OutboxMessage.status == OutboxStatus.FAILED)))).one()
     return row[0], row[1], row[2]
