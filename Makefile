@@ -1,6 +1,6 @@
-# `make serve` starts teamgate on the embedded default; `make test` checks the layers, then runs
-# the suite; `make check` checks the layers alone. Each creates .venv and installs what it needs on
-# first use (and again when pyproject.toml changes).
+# `make serve` starts teamgate on the embedded default; `make test` runs the checks, then the
+# suite; `make check` runs the checks alone (layers, lint, types). Each creates .venv and
+# installs what it needs on first use (and again when pyproject.toml changes).
 
 PYTHON ?= python3
 VENV := .venv
@@ -18,9 +18,12 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(VENV)/bin/teamgate serve
 
-# the import-linter contracts in pyproject.toml: no module imports a layer above its own, no circles
+# pyproject.toml says what each checks: import-linter's layers (no module imports a layer above
+# its own, no circles), ruff's rules, mypy's strictness
 check: $(STAMP)
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check src
+	$(VENV)/bin/mypy
 
 test: check
 	@scripts/ensure-services

@@ -26,9 +26,9 @@ def parse_email(raw: str) -> Email:
         raise ValueError(str(exc)) from None
     folded = checked.normalized.casefold()
     if folded != checked.normalized.lower():
-        # full case folding merges different mailboxes and domains (straße.de and strasse.de, ſ and
-        # s, ligatures, final sigma): such an address could take another's account, so refuse it
-        raise ValueError("has characters (such as ß or ſ) that cannot be told apart from another address; "
+        # full case folding merges different mailboxes and domains (straße.de and strasse.de, the
+        # long s and s, ligatures, final sigma): such an address could take another's account
+        raise ValueError("has characters (such as ß) that cannot be told apart from another address; "
                          "write it in its plain form")
     if not folded.isascii():  # folding can lengthen non-ASCII text (ΐ becomes three characters)
         try:

@@ -7,15 +7,14 @@ from datetime import datetime, timedelta
 from functools import partial
 
 import anyio
-
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
 from teamgate.domain.emails import normalize_email, parse_email
-from teamgate.domain.text import name_problem, text_problem
 from teamgate.domain.ids import new_id
 from teamgate.domain.passwords import password_problem, person_inputs
+from teamgate.domain.text import name_problem, text_problem
 from teamgate.domain.tokens import derive, hash_token, new_token
 from teamgate.runtime import Runtime
 from teamgate.services import api_keys, audit
@@ -68,7 +67,8 @@ async def create_user(db: AsyncSession, rt: Runtime, actor: Actor, *, email: str
     if await repo.email_taken(db, address.normalized):
         raise errors.AccountExists(f"An account for {address.display} already exists.")
     user = User(id=new_id("usr"), email=address.display, email_normalized=address.normalized,
-                first_name=first_name.strip(), last_name=last_name.strip(), password_hash=await rt.passwords.hash(password),
+                first_name=first_name.strip(), last_name=last_name.strip(),
+                password_hash=await rt.passwords.hash(password),
                 is_system_owner=system_owner, created_at=rt.clock.now())
     await act_for(db, user_id=user.id)
     db.add(user)
@@ -104,10 +104,10 @@ async def login(db: AsyncSession, rt: Runtime, *, email: str, password: str, ip:
     """Raises InvalidCredentials, the same way for an unknown email and a wrong password."""
     # an address no account can have (a NUL byte, say) is simply not found, never sent to the database
     user = await repo.act_as_user_with_email(db, normalize_email(email)) if text_problem(email) is None else None
-    if not await rt.passwords.verify(user.password_hash if user else None, password):
-        raise errors.InvalidCredentials("The email or password is not right.")
-    if await repo.password_hash_now(db, user.id) != user.password_hash:  # taken over or changed meanwhile
-        raise errors.InvalidCredentials("The email or password is not right.")
+    # an unknown address costs the same hash as a wrong password
+    right = await rt.passwords.verify(user.password_hash if user else None, password)
+    if user is None or not right or await repo.password_hash_now(db, user.id) != user.password_hash:
+        raise errors.InvalidCredentials("The email or password is not right.")  # (or changed meanwhile)
     signed_in = await start_session(db, rt, user, active_team_id=await first_team_id(db, user), ip=ip,
                                     user_agent=user_agent)
     actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
@@ -180,8 +180,9 @@ async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash:
     """Whoever proved control of the mailbox gets the account (DESIGN 10): a new password (and
     names, if given), the address verified, and every session and unused account link ended.
     Taking over an unverified account (`account.reclaimed`) also revokes the API keys it made and
-    the pending invitations it sent, since whoever held it before may have been a squatter; its memberships stay, as they belong
-    to the address that was invited. On a verified account this is a password reset."""
+    the pending invitations it sent, since whoever held it before may have been a squatter; its
+    memberships stay, as they belong to the address that was invited. On a verified account this
+    is a password reset."""
     now = rt.clock.now()
     was_verified = user.email_verified
     await act_for(db, user_id=user.id)
@@ -204,5 +205,6 @@ async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash:
                                                                         user_id=user.id, reason="account_reclaimed"))
             await db.flush()
     audit.record(db, rt, actor, "account.reclaimed" if not was_verified else "password.reset", team_id=None,
-                 target_type="user", target_id=user.id, via=via, sessionsEnded=sessions, apiKeysRevoked=keys, invitationsRevoked=invitations)
+                 target_type="user", target_id=user.id, via=via, sessionsEnded=sessions, apiKeysRevoked=keys,
+                 invitationsRevoked=invitations)
     await db.flush()

@@ -28,6 +28,7 @@ process goes out at once, not at the next poll.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -91,8 +92,10 @@ class Dispatcher:
         if claimed:
             deferred = await self._over_recipient_cap(claimed)
             sendable = [c for c in claimed if c.message is not None and c.id not in deferred]
-            sent = await self.sender.send_many([c.message for c in sendable], stop=self._stopping)
-            outcomes = dict(zip([c.id for c in sendable], sent))  # shorter than the batch if we were stopped
+            sent = await self.sender.send_many([c.message for c in sendable if c.message is not None],
+                                               stop=self._stopping)
+            # shorter than the batch if we were stopped
+            outcomes = dict(zip([c.id for c in sendable], sent, strict=False))
             await self._record(claim_id, claimed, outcomes, deferred)
         return len(claimed)
 
@@ -167,7 +170,8 @@ class Dispatcher:
         metrics.EMAILS.labels(status if final else "retry").inc()
         # the raw text is for operators only; the SMTP client never puts the password in it
         log.warning("email.send.failed", extra={"message_id": c.id, "attempts": c.attempts, "final": final,
-                                                "reason": reason.code, "error": f"{type(error).__name__}: {error}"[:300]})
+                                                "reason": reason.code,
+                                                "error": f"{type(error).__name__}: {error}"[:300]})
         return {"status": status, "last_error": reason.message,
                 "last_error_code": reason.code, "next_attempt_at": now + backoff(c.attempts)}
 
@@ -188,10 +192,8 @@ class Dispatcher:
                     await self.upkeep()
             except Exception:  # a database or network hiccup must not end the loop; rows stay due
                 log.exception("email.dispatch.error")
-            try:
+            with contextlib.suppress(TimeoutError):  # no wake-up before the poll: look anyway
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def upkeep(self) -> upkeep.Done:

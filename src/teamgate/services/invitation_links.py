@@ -13,14 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
 from teamgate.domain import invitation as rules
-from teamgate.domain.text import name_problem
 from teamgate.domain.ids import new_id
+from teamgate.domain.text import name_problem
 from teamgate.domain.tokens import hash_token
 from teamgate.runtime import Runtime
 from teamgate.services import accounts, audit, recovery
 from teamgate.services.context import Actor
 from teamgate.services.invitations import inviter_can_still_grant
-from teamgate.storage.models import Invitation, Membership, Task, Team, TaskAssignment, User
+from teamgate.storage.models import Invitation, Membership, Task, TaskAssignment, Team, User
 from teamgate.storage.repositories import accounts as accounts_repo
 from teamgate.storage.repositories import invitations as repo
 from teamgate.storage.repositories import tasks as tasks_repo
@@ -88,6 +88,8 @@ async def describe(db: AsyncSession, rt: Runtime, token: str, *, signed_in: User
     presented = await _usable(db, rt, token)
     invitation = presented.invitation
     team = await teams_repo.team_by_id(db, invitation.team_id)
+    if team is None:  # deleted since the token was looked up
+        raise errors.InvitationNotFound("Invalid or expired invitation.")
     account_exists: bool | None = None
     if signed_in is not None:  # the invitee's own account, or someone else's (who must switch first)
         account_exists = True if signed_in.email_normalized == invitation.email_normalized else None
@@ -98,15 +100,29 @@ async def describe(db: AsyncSession, rt: Runtime, token: str, *, signed_in: User
                      account_exists=account_exists)
 
 
-async def _new_person_problems(rt: Runtime, email: str, password: str | None, first_name: str | None,
-                               last_name: str | None) -> None:
-    for field, value in (("firstName", first_name), ("lastName", last_name), ("password", password)):
-        if not value or not value.strip():
-            raise errors.ValidationFailed(field, "is required to create your account")
+@dataclass(frozen=True)
+class _NewPerson:
+    """What a person without an account sent to accept, checked: names trimmed, password hashed."""
+
+    first_name: str
+    last_name: str
+    password_hash: str
+
+
+async def _new_person(rt: Runtime, email: str, password: str | None, first_name: str | None,
+                      last_name: str | None) -> _NewPerson:
+    """Raises ValidationFailed: a missing or unsafe name, a missing or weak password."""
+    if not first_name or not first_name.strip():
+        raise errors.ValidationFailed("firstName", "is required to create your account")
+    if not last_name or not last_name.strip():
+        raise errors.ValidationFailed("lastName", "is required to create your account")
+    if not password or not password.strip():
+        raise errors.ValidationFailed("password", "is required to create your account")
     for field, value in (("firstName", first_name), ("lastName", last_name)):
         if problem := name_problem(value):
             raise errors.ValidationFailed(field, problem)
     await accounts.check_password(rt, password, email=email, first_name=first_name, last_name=last_name)
+    return _NewPerson(first_name.strip(), last_name.strip(), await rt.passwords.hash(password))
 
 
 async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User | None, password: str | None = None,
@@ -121,18 +137,18 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
     presented = await _usable(db, rt, token)
     invitation = presented.invitation
     reclaimed: User | None = None
+    newcomer: _NewPerson | None = None
+    user: User | None = None
     if signed_in is not None:
         if signed_in.email_normalized != invitation.email_normalized:
             raise errors.EmailMismatch("You are signed in with a different email than this invitation was sent to.")
         user = signed_in
     else:
-        user = None
         reclaimed, holds_address = await _existing_account(db, presented)
         if holds_address:
             await _ensure_still_usable(db, rt, invitation)
             raise errors.AccountExists("An account with this email exists: sign in, then accept the invitation.")
-        await _new_person_problems(rt, invitation.email, password, first_name, last_name)
-        password_hash = await rt.passwords.hash(password)
+        newcomer = await _new_person(rt, invitation.email, password, first_name, last_name)
     if user is not None and await teams_repo.membership(db, invitation.team_id, user.id):
         await _ensure_still_usable(db, rt, invitation)
         raise errors.AlreadyMember("You are already a member of this team.")
@@ -143,21 +159,26 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
                                  presented_hash=presented.token_hash, **move.values):
         await _refuse_lost_race(db, rt, invitation)
     team = await teams_repo.lock_team(db, invitation.team_id)
+    if team is None:  # deleted since the token was looked up
+        raise errors.InvitationNotFound("Invalid or expired invitation.")
     if team.seat_limit is not None and await teams_repo.count_members(db, team.id) + 1 > team.seat_limit:
         raise errors.SeatLimitReached(f"{team.name} has no free seat left.")
 
     created = user is None and reclaimed is None
-    if reclaimed is not None:
+    if user is None and newcomer is not None and reclaimed is not None:
         user = reclaimed
-        await accounts.take_over(db, rt, user, password_hash=password_hash, first_name=first_name,
-                                 last_name=last_name, via="invitation", ip=ip, user_agent=user_agent)
-    elif created:
+        await accounts.take_over(db, rt, user, password_hash=newcomer.password_hash, first_name=newcomer.first_name,
+                                 last_name=newcomer.last_name, via="invitation", ip=ip, user_agent=user_agent)
+    elif user is None and newcomer is not None:
         user = User(id=new_id("usr"), email=invitation.email, email_normalized=invitation.email_normalized,
-                    first_name=first_name.strip(), last_name=last_name.strip(), password_hash=password_hash,
-                    is_system_owner=False, created_at=now, email_verified_at=now if presented.proves_mailbox else None)
+                    first_name=newcomer.first_name, last_name=newcomer.last_name,
+                    password_hash=newcomer.password_hash, is_system_owner=False, created_at=now,
+                    email_verified_at=now if presented.proves_mailbox else None)
         await act_for(db, user_id=user.id)
         await _insert(db, user, errors.AccountExists("An account with this email was just created; sign in."))
         await recovery.send_verification(db, rt, user)  # made with the link token: ask the mailbox
+    if user is None:  # unreachable: a person either was signed in or sent what a new account needs
+        raise errors.InvitationNotFound("Invalid or expired invitation.")
     actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
     if presented.proves_mailbox and not user.email_verified:  # a signed-in account, now proven
         user.email_verified_at = now

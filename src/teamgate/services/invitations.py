@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,7 +48,7 @@ class _Secrets:
         return cls(mail=new_token(), link=new_token())
 
     @property
-    def hashes(self) -> dict[str, bytes]:
+    def hashes(self) -> dict[str, Any]:  # columns for an insert or a conditional update
         return {"token_hash": hash_token(self.mail), "link_token_hash": hash_token(self.link)}
 
 
@@ -87,14 +88,14 @@ def _mark_queued(invitation: Invitation, now: datetime) -> None:
 
 
 def _enqueue(db: AsyncSession, rt: Runtime, invitation: Invitation, team: Team, token: str, *, resend: bool) -> None:
-    message = rt.templates.invitation(product=rt.settings.product_name, team=team.name, inviter=invitation.inviter_name,
-                               role=invitation.role, url=rt.settings.invite_url(token), expires_at=invitation.expires_at,
-                               now=invitation.last_sent_at, resend=resend)
+    message = rt.templates.invitation(
+        product=rt.settings.product_name, team=team.name, inviter=invitation.inviter_name, role=invitation.role,
+        url=rt.settings.invite_url(token), expires_at=invitation.expires_at, now=rt.clock.now(), resend=resend)
     outbox.enqueue(db, rt, recipient=invitation.email, message=message, kind="invitation.resend" if resend else
                    "invitation", team_id=team.id, invitation_id=invitation.id)
 
 
-async def _inviter(db: AsyncSession, ctx: TeamContext, team: Team) -> dict[str, str | None]:
+async def _inviter(db: AsyncSession, ctx: TeamContext, team: Team) -> dict[str, Any]:
     """Who grants the invitation (the person or the key), and the name the invitee sees: the
     person, or for an API key the person who made it, else the team."""
     key, name = ctx.actor.api_key, ctx.actor.name
@@ -128,7 +129,8 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
     if await teams_repo.membership_by_email(db, team.id, address.normalized):
         raise errors.AlreadyMember(f"{address.display} is already a member of {team.name}.")
     if not rt.settings.invite_existing_users and await accounts_repo.email_taken(db, address.normalized):
-        raise errors.AccountExists("An account with this email exists, and this service does not invite existing users.")
+        raise errors.AccountExists("An account with this email exists, and this service does not invite existing "
+                                   "users.")
     now = rt.clock.now()
     existing = await repo.pending_for_email(db, team.id, address.normalized)
     if existing is not None:
@@ -210,6 +212,8 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
     move = rules.resend(invitation.status)
     grantable_role(rt, ctx, invitation.role)
     team = await teams_repo.team_by_id(db, ctx.team_id)
+    if team is None:
+        raise errors.NotFound("No such team.")
     if await teams_repo.membership_by_email(db, ctx.team_id, invitation.email_normalized):
         raise errors.AlreadyMember(f"{invitation.email} is already a member of {team.name}.")
     now = rt.clock.now()

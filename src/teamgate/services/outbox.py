@@ -30,8 +30,8 @@ def enqueue(db: AsyncSession, rt: Runtime, *, recipient: str, message: Rendered,
     now = rt.clock.now()
     body = rt.cipher.encrypt(json.dumps({"text": message.text, "html": message.html}).encode())
     row = repo.add(db, OutboxMessage(id=new_id("msg"), team_id=team_id, invitation_id=invitation_id, kind=kind,
-                                     recipient=recipient, subject=message.subject, body=body, status=OutboxStatus.QUEUED,
-                                     attempts=0, next_attempt_at=now, created_at=now))
+                                     recipient=recipient, subject=message.subject, body=body,
+                                     status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now))
     call_after_commit(db, rt.outbox_added.ring)
     return row
 
@@ -56,7 +56,7 @@ async def retry(db: AsyncSession, rt: Runtime, actor: Actor, *, ids: list[str] |
     A message whose invitation is no longer pending is left alone: its link would not work."""
     now = rt.clock.now()
     rows = await repo.by_ids(db, ids) if ids else await repo.by_status(db, OutboxStatus.FAILED, limit=10_000)
-    result = RetryResult(retried=[], skipped={i: "no such message" for i in ids or []})
+    result = RetryResult(retried=[], skipped=dict.fromkeys(ids or [], "no such message"))
     for row in rows:
         result.skipped.pop(row.id, None)
         if not delivery.may_retry(row.status):

@@ -52,7 +52,9 @@ async def request_password_reset(db: AsyncSession, rt: Runtime, *, email: str, i
     """Email a reset link if an account has this address. Returns whether one was sent, for
     tests only: callers must answer the same either way, and at the same moment (the routes run
     this after their answer has gone)."""
-    user = await accounts_repo.act_as_user_with_email(db, normalize_email(email)) if text_problem(email) is None else None
+    if text_problem(email) is not None:  # no account can have it (a NUL byte, say): never sent to the database
+        return False
+    user = await accounts_repo.act_as_user_with_email(db, normalize_email(email))
     if user is None:
         return False
     await _issue(db, rt, user, RESET, timedelta(minutes=rt.settings.password_reset_ttl_minutes))
@@ -62,7 +64,8 @@ async def request_password_reset(db: AsyncSession, rt: Runtime, *, email: str, i
 
 
 async def _claim(db: AsyncSession, rt: Runtime, token: str, purpose: str) -> tuple[AccountToken, User]:
-    found = await repo.usable(db, hash_token(token), purpose, rt.clock.now()) if 0 < len(token) <= MAX_TOKEN_LENGTH else None
+    usable_length = 0 < len(token) <= MAX_TOKEN_LENGTH
+    found = await repo.usable(db, hash_token(token), purpose, rt.clock.now()) if usable_length else None
     if found is None:
         raise errors.TokenInvalid("This link is unknown, used or expired. Ask for a new one.")
     return found

@@ -81,8 +81,9 @@ async def change_password(request: Request, db: Db, csrf: Csrf,
             await self_service.change_password(db, rt, who.actor(request), who.session,
                                                current_password=current_password, new_password=new_password)
         except errors.ValidationFailed as exc:
-            field = "current password" if exc.errors[0]["field"] == "currentPassword" else "new password"
-            raise errors.ValidationFailed(exc.errors[0]["field"], f"The {field} {exc.detail}.") from None
+            which = exc.errors[0]["field"] if exc.errors else "newPassword"
+            field = "current password" if which == "currentPassword" else "new password"
+            raise errors.ValidationFailed(which, f"The {field} {exc.detail}.") from None
 
     return await _act(request, db, csrf, action, "Your password is changed; your other sessions were signed out.")
 

@@ -10,11 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 
 from teamgate import errors
+from teamgate.domain import invitation as rules
+from teamgate.domain.roles import may_grant
 from teamgate.http.deps import Db, after_refusal, runtime
 from teamgate.http.errors import status_for
 from teamgate.http.forms import form_token, posted_by, viewer
-from teamgate.domain import invitation as rules
-from teamgate.domain.roles import may_grant
 from teamgate.services import invitations, tasks, teams
 from teamgate.web.auth import login_link
 from teamgate.web.common import page, redirect

@@ -10,11 +10,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Query, Request
 
 from teamgate import errors
+from teamgate.domain import invitation as rules
 from teamgate.http.cookies import set_session_cookie
 from teamgate.http.deps import Db, after_refusal, client_ip, runtime, token_use_limit
 from teamgate.http.errors import status_for
 from teamgate.http.forms import form_token, posted_by, viewer
-from teamgate.domain import invitation as rules
 from teamgate.services import accounts, invitation_links
 from teamgate.web.common import page, redirect
 

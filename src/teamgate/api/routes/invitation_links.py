@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from teamgate.api import present
 from teamgate.api import schemas as s
+from teamgate.domain.invitation import PENDING
 from teamgate.http.cookies import set_session_cookie
 from teamgate.http.deps import Authenticated, Db, Rt, client_ip, token_use_limit
-from teamgate.domain.invitation import PENDING
 from teamgate.services import accounts, invitation_links
 
 router = APIRouter(prefix="/team-invitations", tags=["invitations"], dependencies=[Depends(token_use_limit)])
