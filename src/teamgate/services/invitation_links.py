@@ -20,7 +20,7 @@ from teamgate.runtime import Runtime
 from teamgate.services import accounts, audit, recovery
 from teamgate.services.context import Actor
 from teamgate.services.invitations import inviter_can_still_grant
-from teamgate.storage.models import Invitation, Membership, Task, TaskAssignment, Team, User
+from teamgate.storage.models import Invitation, Membership, Session, Task, TaskAssignment, Team, User
 from teamgate.storage.repositories import accounts as accounts_repo
 from teamgate.storage.repositories import invitations as repo
 from teamgate.storage.repositories import tasks as tasks_repo
@@ -202,6 +202,32 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
                  role=invitation.role, taskIds=sorted(task_ids))
     await db.flush()
     return Accepted(invitation=invitation, user=user, membership=membership, team=team, account_created=created)
+
+
+@dataclass(frozen=True)
+class Entered:
+    """An accepted invitation, and the session that now shows its team: the caller's own, or the
+    one started for a person who was signed out (its token goes into their cookie)."""
+
+    accepted: Accepted
+    session: Session
+    started: accounts.SignedIn | None
+
+
+async def accept_and_enter(db: AsyncSession, rt: Runtime, *, token: str, session: Session | None,
+                           signed_in: User | None, password: str | None = None, first_name: str | None = None,
+                           last_name: str | None = None, ip: str | None = None,
+                           user_agent: str | None = None) -> Entered:
+    """Accept (as `accept`), then show the new team: a signed-in person's session switches to it,
+    anyone else is signed in there. The API and the invite page both accept this way."""
+    done = await accept(db, rt, token=token, signed_in=signed_in, password=password, first_name=first_name,
+                        last_name=last_name, ip=ip, user_agent=user_agent)
+    if session is not None and signed_in is not None:
+        session.active_team_id = done.team.id
+        return Entered(done, session, None)
+    started = await accounts.start_session(db, rt, done.user, active_team_id=done.team.id, ip=ip,
+                                           user_agent=user_agent)
+    return Entered(done, started.session, started)
 
 
 async def _refuse_lost_race(db: AsyncSession, rt: Runtime, invitation: Invitation) -> None:

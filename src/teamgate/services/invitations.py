@@ -18,8 +18,9 @@ from teamgate.domain.tokens import hash_token, new_token
 from teamgate.runtime import Runtime
 from teamgate.services import audit, outbox
 from teamgate.services.context import Actor, TeamContext
-from teamgate.storage.models import ApiKey, Invitation, Team
+from teamgate.storage.models import Invitation, Team
 from teamgate.storage.repositories import accounts as accounts_repo
+from teamgate.storage.repositories import api_keys as keys_repo
 from teamgate.storage.repositories import invitations as repo
 from teamgate.storage.repositories import tasks as tasks_repo
 from teamgate.storage.repositories import teams as teams_repo
@@ -254,7 +255,7 @@ async def inviter_can_still_grant(db: AsyncSession, rt: Runtime, invitation: Inv
     if role is None or roles.never_granted(role):  # before the system owner's way out below
         return False
     if invitation.invited_by_api_key_id:
-        key = await db.get(ApiKey, invitation.invited_by_api_key_id)
+        key = await keys_repo.by_id(db, invitation.invited_by_api_key_id)
         if key is None or key.revoked_at is not None or key.team_id != invitation.team_id:
             return False
         granting = rt.catalog.get(key.role)

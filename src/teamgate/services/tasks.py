@@ -76,7 +76,7 @@ async def delete(db: AsyncSession, rt: Runtime, ctx: TeamContext, task_id: str) 
     ctx.require("tasks:manage")
     task = await get(db, ctx, task_id)
     await repo.set_assignees(db, ctx.team_id, task.id, [], rt.clock.now())
-    await db.delete(task)
+    await repo.remove(db, task)
     audit.record(db, rt, ctx.actor, "task.deleted", team_id=ctx.team_id, target_type="task", target_id=task_id,
                  title=task.title)
     await db.flush()

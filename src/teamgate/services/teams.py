@@ -110,7 +110,7 @@ async def remove(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: str) 
     roles.ensure_may_remove(ctx.role, held=rt.catalog.get(member.role), holds_ownership=member.is_owner,
                             leaving=leaving)
     await tasks_repo.unassign_member(db, ctx.team_id, user_id)
-    await db.delete(member)
+    await repo.remove_membership(db, member)
     audit.record(db, rt, ctx.actor, "member.left" if leaving else "member.removed", team_id=ctx.team_id,
                  target_type="user", target_id=user_id, role=member.role)
     await api_keys.revoke_made_by(db, rt, ctx.actor, team_id=ctx.team_id, user_id=user_id, reason="creator_left")

@@ -15,7 +15,7 @@ from teamgate.http.cookies import set_session_cookie
 from teamgate.http.deps import Db, after_refusal, client_ip, runtime, token_use_limit
 from teamgate.http.errors import status_for
 from teamgate.http.forms import form_token, posted_by, viewer
-from teamgate.services import accounts, invitation_links
+from teamgate.services import invitation_links
 from teamgate.web.common import page, redirect
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(token_use_limit)])
@@ -74,15 +74,10 @@ async def accept(request: Request, db: Db, token: Token, csrf: Annotated[str, Fo
     rt = runtime(request)
     who = await posted_by(db, request, csrf)
     try:
-        done = await invitation_links.accept(
-            db, rt, token=token, signed_in=who.user, password=password or None, first_name=first_name or None,
-            last_name=last_name or None, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
-        started = None
-        if who.signed_in:
-            who.session.active_team_id = done.team.id
-        else:
-            started = await accounts.start_session(db, rt, done.user, active_team_id=done.team.id,
-                                                   ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+        entered = await invitation_links.accept_and_enter(
+            db, rt, token=token, session=who.session, signed_in=who.user, password=password or None,
+            first_name=first_name or None, last_name=last_name or None, ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"))
     except errors.TeamgateError as exc:
         # a second transaction: the refused accept is rolled back, and the page shown again with what went wrong
         async with after_refusal(request, db) as again:
@@ -91,9 +86,9 @@ async def accept(request: Request, db: Db, token: Token, csrf: Annotated[str, Fo
                 return closed_page(request, exc, who)
             return await _render(request, again, token, who, error=exc.detail, status=status_for(exc.code),
                                  first_name=first_name, last_name=last_name)
-    response = redirect(f"/console?joined={quote(done.team.id)}")
-    if started is not None:
-        set_session_cookie(response, rt, started.token)
+    response = redirect(f"/console?joined={quote(entered.accepted.team.id)}")
+    if entered.started is not None:
+        set_session_cookie(response, rt, entered.started.token)
     return response
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
+from teamgate import errors
 from teamgate.api import present
 from teamgate.api import schemas as s
 from teamgate.domain.invitation import PENDING
@@ -29,17 +30,17 @@ async def validate(token: Annotated[str, Path(max_length=128)], auth: Authentica
 @router.post("/accept", response_model=s.AcceptOut)
 async def accept(body: s.AcceptIn, request: Request, response: Response, auth: Authenticated, db: Db, rt: Rt):
     """A new person sends password and names; an existing account must be signed in (with CSRF)."""
-    done = await invitation_links.accept(
-        db, rt, token=body.token, signed_in=auth.signed_in_user, password=body.password, first_name=body.first_name,
-        last_name=body.last_name, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
-    if auth.session is not None and auth.session_token is not None:
-        auth.session.active_team_id = done.team.id
-        csrf = accounts.csrf_token(rt, auth.session_token)
-    else:
-        started = await accounts.start_session(db, rt, done.user, active_team_id=done.team.id, ip=client_ip(request),
-                                               user_agent=request.headers.get("user-agent"))
-        set_session_cookie(response, rt, started.token)
-        csrf = accounts.csrf_token(rt, started.token)
+    entered = await invitation_links.accept_and_enter(
+        db, rt, token=body.token, session=auth.session, signed_in=auth.signed_in_user, password=body.password,
+        first_name=body.first_name, last_name=body.last_name, ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"))
+    done, token = entered.accepted, auth.session_token
+    if entered.started is not None:  # the person was signed out: now signed in
+        token = entered.started.token
+        set_session_cookie(response, rt, token)
+    if token is None:  # unreachable: a session switched to the team is a session the caller presented
+        raise errors.Unauthenticated("Sign in again.")
+    csrf = accounts.csrf_token(rt, token)
     return s.AcceptOut(user=present.user(done.user), team=present.team(done.team), role=done.membership.role,
                        invitation=present.invitation(done.invitation, rt.clock.now()),
                        account_created=done.account_created, csrf_token=csrf)

@@ -19,6 +19,12 @@ async def active_by_hash(db: AsyncSession, secret_hash: bytes) -> ApiKey | None:
                            .options(joinedload(ApiKey.team, innerjoin=True)))  # most requests read the team next
 
 
+async def by_id(db: AsyncSession, key_id: str) -> ApiKey | None:
+    """A key by id, from any team the transaction may see; no round trip when the token lookup
+    that led here already loaded it (the invitation's sending key)."""
+    return await db.get(ApiKey, key_id)
+
+
 async def in_team(db: AsyncSession, team_id: str, key_id: str) -> ApiKey | None:
     return await db.scalar(select(ApiKey).where(ApiKey.team_id == team_id, ApiKey.id == key_id))
 

@@ -14,6 +14,10 @@ async def in_team(db: AsyncSession, team_id: str, task_id: str) -> Task | None:
     return await db.scalar(select(Task).where(Task.team_id == team_id, Task.id == task_id))
 
 
+async def remove(db: AsyncSession, task: Task) -> None:
+    await db.delete(task)
+
+
 async def existing_ids(db: AsyncSession, team_id: str, task_ids: list[str]) -> set[str]:
     if not task_ids:
         return set()

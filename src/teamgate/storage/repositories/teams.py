@@ -21,6 +21,10 @@ async def membership(db: AsyncSession, team_id: str, user_id: str) -> Membership
     return await db.get(Membership, (team_id, user_id))
 
 
+async def remove_membership(db: AsyncSession, membership: Membership) -> None:
+    await db.delete(membership)
+
+
 async def membership_by_email(db: AsyncSession, team_id: str, email_normalized: str) -> Membership | None:
     return await db.scalar(
         select(Membership).join(User, User.id == Membership.user_id)
