@@ -97,6 +97,29 @@ class TestAddresses:
             parse_email("not-an-email")
 
 
+    @pytest.mark.parametrize("lookalike", ["vera@straße.de", "ſam@example.com", "ﬁle@example.com",
+                                           "σς@example.com"])
+    def test_an_address_that_case_folding_merges_with_another_is_refused_and_says_why(self, lookalike):
+        with pytest.raises(ValueError) as refused:
+            parse_email(lookalike)
+        assert str(refused.value) == ("has characters (such as ß) that cannot be told apart from another address; "
+                                      "write it in its plain form")
+
+    def test_an_address_whose_folded_form_outgrows_the_column_is_refused(self):
+        """`İ` (two bytes) folds to `i` and a combining dot (three): an address at the limit in
+        bytes is one over it once folded."""
+        local, domain = "İ" + "a" * 62, "b" * 60 + "." + "c" * 60 + "." + "d" * 60 + "."
+        address = local + "@" + domain + "e" * (MAX_EMAIL_LENGTH - 1 - len(local) - 1 - len(domain))
+        assert len(address.encode()) == MAX_EMAIL_LENGTH
+        parse_email(address.replace("İ", "I"))  # the same length in plain letters is fine
+        with pytest.raises(ValueError, match="too long"):
+            parse_email(address)
+
+    def test_case_alone_is_folded_as_before(self):
+        address = parse_email("  Vera@Example.COM ")
+        assert (address.display, address.normalized) == ("Vera@example.com", "vera@example.com")
+
+
 class TestPasswordInputs:
     def test_the_local_part_is_everything_before_the_last_at_sign(self):
         assert person_inputs(email='"a@b"@example.com') == ['"a@b"@example.com', '"a@b"']
