@@ -23,6 +23,7 @@ from teamgate.api.routes import (
     self_service,
     tasks,
     teams,
+    webhooks,
 )
 from teamgate.config import Settings
 from teamgate.email.senders import Sender, make_sender
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.runs_dispatcher = run_dispatcher
     errors.install(app, error_page=problem_page)
     for router in (auth.router, recovery.router, self_service.router, teams.router, tasks.router, api_keys.router,
-                   audit.router, invitation_links.router, invitations.router):
+                   audit.router, invitation_links.router, invitations.router, webhooks.router):
         app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES)
     app.include_router(health.router)
     app.include_router(metrics.router)

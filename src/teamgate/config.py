@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     invite_existing_users: bool = True
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger bodies are refused with 413
     api_docs: bool = True  # /docs and /redoc, served from the package (no CDN)
+    # Webhooks (DESIGN 11): endpoints must be https, and must not resolve to private addresses,
+    # unless these say otherwise (a receiver on the same host or network, in development or tests)
+    webhook_allow_http: bool = False
+    webhook_allow_private: bool = False
 
     # argon2id cost (OWASP's minimum recommendation by default); tests lower it.
     argon2_memory_kib: int = 19 * 1024

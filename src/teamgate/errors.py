@@ -141,6 +141,11 @@ class PayloadTooLarge(TeamgateError):
     title = "Request body too large"
 
 
+class DeliveryNotFailed(TeamgateError):
+    code = "delivery_not_failed"
+    title = "Only a failed delivery can be retried"
+
+
 class ValidationFailed(TeamgateError):
     code = "validation_error"
     title = "Validation failed"

@@ -22,6 +22,8 @@ LATENCY = Histogram("teamgate_http_request_duration_seconds", "Time to answer, b
                     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 INVITATIONS = Counter("teamgate_invitations_total", "Invitation events committed", ["event"])
 EMAILS = Counter("teamgate_emails_total", "Email delivery attempts, by outcome (sent, retry, failed)", ["outcome"])
+WEBHOOKS = Counter("teamgate_webhooks_total", "Webhook delivery attempts, by outcome (delivered, retry, failed)",
+                   ["outcome"])
 RATE_LIMITED = Counter("teamgate_rate_limit_refusals_total", "Requests refused by an abuse limit", ["limit"])
 
 INVITATION_EVENTS = {"invitation.created": "created", "invitation.accepted": "accepted",

@@ -14,14 +14,14 @@ from tests.factories import invite, key_headers, make_api_key, make_team, sign_i
 pytestmark = pytest.mark.postgres_only
 
 TEAM_TABLES = ["memberships", "tasks", "task_assignments", "invitations", "api_keys", "audit_events",
-               "outbox_messages"]
+               "outbox_messages", "webhook_endpoints"]
 USER_TABLES = ["users", "sessions", "account_tokens"]
 GLOBAL_TABLES = {"alembic_version", "setup_tokens"}  # no team or user in them; nothing to separate
 
 
 async def populate(harness, owner_email: str, name: str):
     """A team with a row in every scoped table: member, task with assignee, invitation with its
-    queued email, API key, audit events, and a signed-in session."""
+    queued email, API key, audit events, a webhook endpoint, and a signed-in session."""
     team = await make_team(harness.rt, owner_email, name=name)
     key = await make_api_key(harness.rt, team.id)
     client = harness.client()
@@ -29,6 +29,9 @@ async def populate(harness, owner_email: str, name: str):
                              json={"title": f"{name} task", "assigneeIds": [team.owner.id]})
     assert task.status_code == 201
     await invite(client, key, f"invitee@{name.lower()}.example.com")
+    webhook = await client.post("/api/v1/webhooks", headers=key_headers(key),
+                                json={"url": f"https://hooks.{name.lower()}.example.com/in"})
+    assert webhook.status_code == 201
     await sign_in(harness.client(), team.owner)
     return team
 
@@ -88,6 +91,8 @@ INSERTS = {
                    "'pending', now() + interval '1 day', 86400, 'x', now(), 0, 'skipped', 0)",
     "outbox_messages": "INSERT INTO outbox_messages (id, team_id, kind, recipient, subject, status, attempts, "
                        "next_attempt_at, created_at) VALUES (CAST(:new AS varchar), :b, 'x', 'x@x.io', 'x', 'queued', 0, now(), now())",
+    "webhook_endpoints": "INSERT INTO webhook_endpoints (id, team_id, url, description, events, secret, created_at) "
+                         "VALUES (CAST(:new AS varchar), :b, 'https://x.io', '', '[]', '\\x00', now())",
 }
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from teamgate import errors
 
 INVITATIONS_MANAGE, MEMBERS_MANAGE, API_KEYS_MANAGE = "invitations:manage", "members:manage", "api_keys:manage"
+WEBHOOKS_MANAGE = "webhooks:manage"
 PERMISSIONS = frozenset({
-    INVITATIONS_MANAGE, MEMBERS_MANAGE, "tasks:manage", API_KEYS_MANAGE, "audit:read", "team:read",
+    INVITATIONS_MANAGE, MEMBERS_MANAGE, "tasks:manage", API_KEYS_MANAGE, "audit:read", "team:read", WEBHOOKS_MANAGE,
 })
 
 

@@ -29,6 +29,7 @@ STATUS = {
     "not_found": 404, "invitation_not_found": 404, "method_not_allowed": 405,
     "already_member": 409, "invitation_pending": 409, "invitation_not_pending": 409, "account_exists": 409,
     "seat_limit_reached": 409, "pending_limit_reached": 409, "email_already_verified": 409,
+    "delivery_not_failed": 409,
     "payload_too_large": 413, "validation_error": 422, "rate_limited": 429, "service_unavailable": 503,
     "internal_error": 500,
 }

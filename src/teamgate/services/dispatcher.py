@@ -18,6 +18,10 @@ cap across teams delays, it never refuses, so one team cannot stop another's inv
 A failure is recorded as a reason code and a fixed sentence (email/failures.py), never the
 exception's text, which names the mail server and the operator's set-up; that goes to the log.
 
+Webhook deliveries are outbox messages too (kind `webhook`): claimed in the same batches, sent
+concurrently on one pooled HTTP client per dispatcher (services/webhook_delivery.py), and
+recorded in their own short transaction.
+
 Every `TEAMGATE_UPKEEP_INTERVAL_SECONDS` it also runs the upkeep job (services/upkeep.py).
 
 While it runs it listens to `Runtime.outbox_added`, which the outbox rings after any commit that
@@ -46,10 +50,12 @@ from teamgate.email.failures import classify, failure
 from teamgate.email.messages import Outgoing
 from teamgate.email.senders import Outcome, Sender
 from teamgate.runtime import Runtime
-from teamgate.services import upkeep
+from teamgate.services import upkeep, webhook_delivery
+from teamgate.services.webhooks import KIND as WEBHOOK
 from teamgate.storage.db import unit_of_work
 from teamgate.storage.repositories import outbox as repo
 from teamgate.storage.scope import act_for
+from teamgate.webhooks.client import WebhookClient
 
 log = logging.getLogger("teamgate.email")
 
@@ -81,6 +87,13 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._next_upkeep = 0.0  # monotonic time; the first loop runs it at once
+        self._webhooks: WebhookClient | None = None  # made at the first webhook, closed by stop()
+
+    @property
+    def webhook_client(self) -> WebhookClient:
+        if self._webhooks is None:
+            self._webhooks = WebhookClient(allow_private=self.rt.settings.webhook_allow_private)
+        return self._webhooks
 
     def wake(self) -> None:
         self._wake.set()
@@ -88,7 +101,11 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim, send and record one batch of due messages; returns how many were attempted."""
         claim_id = secrets.token_hex(16)
-        claimed = await self._claim(claim_id)
+        claimed, hooks = await self._claim_all(claim_id)
+        if hooks:
+            results = await webhook_delivery.send(self.webhook_client, self.rt, hooks)
+            async with unit_of_work(self.rt.sessions) as db:
+                await webhook_delivery.record(db, self.rt, claim_id, hooks, results)
         if claimed:
             deferred = await self._over_recipient_cap(claimed)
             sendable = [c for c in claimed if c.message is not None and c.id not in deferred]
@@ -97,7 +114,7 @@ class Dispatcher:
             # shorter than the batch if we were stopped
             outcomes = dict(zip([c.id for c in sendable], sent, strict=False))
             await self._record(claim_id, claimed, outcomes, deferred)
-        return len(claimed)
+        return len(claimed) + len(hooks)
 
     async def _over_recipient_cap(self, claimed: list[Claimed]) -> dict[str, datetime]:
         """Invitation emails whose address is over the cap across all teams, and when to try them again."""
@@ -118,10 +135,18 @@ class Dispatcher:
         return total
 
     async def _claim(self, claim_id: str) -> list[Claimed]:
+        """The email part of a claim (webhook deliveries claimed with it wait for their lease to run out)."""
+        return (await self._claim_all(claim_id))[0]
+
+    async def _claim_all(self, claim_id: str) -> tuple[list[Claimed], list[webhook_delivery.Job]]:
+        """Due emails, and due webhook deliveries with what sending them needs."""
         now = self.rt.clock.now()
         async with unit_of_work(self.rt.sessions) as db:
             rows = await repo.claim_due(db, now, self.batch_size, claim_id, now + self.lease)
-            return [Claimed(r.id, r.team_id, r.attempts, r.invitation_id, self._open(r)) for r in rows]
+            emails = [Claimed(r.id, r.team_id, r.attempts, r.invitation_id, self._open(r))
+                      for r in rows if r.kind != WEBHOOK]
+            hooks = await webhook_delivery.prepare(db, self.rt, [r for r in rows if r.kind == WEBHOOK])
+            return emails, hooks
 
     def _open(self, row: repo.ClaimedRow) -> Outgoing | None:
         """Decrypt a claimed row's body."""
@@ -231,3 +256,6 @@ class Dispatcher:
         if self._task:
             await self._task
             self._task = None
+        if self._webhooks is not None:
+            await self._webhooks.aclose()
+            self._webhooks = None

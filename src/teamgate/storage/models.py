@@ -221,7 +221,10 @@ class AuditEvent(Base):
 
 
 class OutboxMessage(Base):
-    """An email waiting to be sent; bodies are encrypted and erased once sent.
+    """An email or a webhook delivery waiting to be sent; bodies are encrypted and erased once sent.
+
+For `kind` "webhook" (services/webhooks.py), `recipient` is the endpoint's id, `subject` the event
+type, `event_id` the `webhook-id` header (the same on every retry); `sent` means delivered.
 
     queued -> sending (claimed by one dispatcher, under a lease) -> sent | queued (retry) | failed;
     cancelled when its link dies first.
@@ -231,6 +234,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_messages_due", "next_attempt_at", **_partial(f"status IN ('{WAITING[0]}', '{WAITING[1]}')")),
         Index("ix_outbox_messages_status_id", "status", "id"),
+        Index("ix_outbox_messages_webhook_endpoint_id_id", "webhook_endpoint_id", "id"),
     )
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
@@ -248,3 +252,26 @@ class OutboxMessage(Base):
     last_error_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    webhook_endpoint_id: Mapped[str | None] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event_id: Mapped[str | None] = mapped_column(String(40))
+    last_response_status: Mapped[int | None] = mapped_column(Integer)  # the receiver's last HTTP status
+    last_response_excerpt: Mapped[str | None] = mapped_column(String(200))  # printable, cut short
+
+
+class WebhookEndpoint(Base):
+    """Where a team's events are sent. Secrets are sealed with the outbox cipher; the previous one
+    keeps signing beside the new one until `previous_secret_expires_at` (a rotation's overlap)."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (Index("ix_webhook_endpoints_team_id_id", "team_id", "id"),)
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    events: Mapped[list[str]] = mapped_column(default=list)  # empty: every event
+    secret: Mapped[bytes] = mapped_column(LargeBinary)
+    previous_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    previous_secret_expires_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]  # the first failure since the last delivery
+    created_at: Mapped[datetime]

@@ -37,6 +37,8 @@ class ClaimedRow:
     recipient: str
     subject: str
     body: bytes | None
+    kind: str = ""
+    event_id: str | None = None  # a webhook's event id
 
 
 async def claim_due(db: AsyncSession, now: datetime, limit: int, claim_id: str,
@@ -57,7 +59,7 @@ async def claim_due(db: AsyncSession, now: datetime, limit: int, claim_id: str,
             setattr(row, column, value)
         row.claim_id, row.next_attempt_at = claim_id, lease_until
         claimed.append(ClaimedRow(row.id, row.team_id, row.invitation_id, row.attempts, row.recipient, row.subject,
-                                  row.body))
+                                  row.body, row.kind, row.event_id))
     return claimed
 
 
