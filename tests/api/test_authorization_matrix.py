@@ -162,7 +162,7 @@ async def build_world(harness) -> World:
 
 # --- fresh records, one per caller -----------------------------------------------------------------
 
-Prepared = tuple[str | None, dict | None]  # the id in the path, the JSON body
+Prepared = tuple[str | None, dict | None]  # the id in the path (ids joined by "/" for a path with two), the JSON body
 Prepare = Callable[[World], Awaitable[Prepared]]
 
 
@@ -195,6 +195,27 @@ async def fresh_invitation(world: World) -> str:
 
 async def fresh_key(world: World) -> str:
     return (await issue_api_key(world.harness.rt, world.team.id, role="member", name=world.unique("key "))).api_key.id
+
+
+async def fresh_webhook(world: World) -> str:
+    response = await world.setup.post(f"{API}/webhooks", json={"url": f"https://{world.unique('hooks')}.example.com/in"})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+async def failed_webhook_delivery(world: World) -> str:
+    """A webhook and a failed delivery of it (what a retry needs), as "webhook id/delivery id"."""
+    from sqlalchemy import update
+
+    from teamgate.storage.models import OutboxMessage
+
+    webhook_id = await fresh_webhook(world)
+    response = await world.setup.post(f"{API}/webhooks/{webhook_id}/test")
+    assert response.status_code == 202, response.text
+    delivery_id = response.json()["id"]
+    async with world.harness.owner() as db:
+        await db.execute(update(OutboxMessage).where(OutboxMessage.id == delivery_id).values(status="failed"))
+    return f"{webhook_id}/{delivery_id}"
 
 
 def target(make: Callable[[World], Awaitable[str]], json: dict | None = None) -> Prepare:
@@ -287,6 +308,15 @@ ROUTES = [
     Route("GET", "/team-invitations/{id}", MANAGER, target(fresh_invitation), missing="invitation_not_found"),
     Route("DELETE", "/team-invitations/{id}", MANAGER, target(fresh_invitation), missing="invitation_not_found"),
     Route("POST", "/team-invitations/{id}/resend", MANAGER, target(fresh_invitation), missing="invitation_not_found"),
+    Route("GET", "/webhooks", MANAGER),
+    Route("POST", "/webhooks", MANAGER, body(lambda w: {"url": f"https://{w.unique('new')}.example.com/hook"})),
+    Route("GET", "/webhooks/{id}", MANAGER, target(fresh_webhook)),
+    Route("PATCH", "/webhooks/{id}", MANAGER, target(fresh_webhook, {"description": "Renamed"})),
+    Route("DELETE", "/webhooks/{id}", MANAGER, target(fresh_webhook)),
+    Route("POST", "/webhooks/{id}/rotate-secret", MANAGER, target(fresh_webhook)),
+    Route("POST", "/webhooks/{id}/test", MANAGER, target(fresh_webhook)),
+    Route("GET", "/webhooks/{id}/deliveries", MANAGER, target(fresh_webhook)),
+    Route("POST", "/webhooks/{id}/deliveries/{id}/retry", MANAGER, target(failed_webhook_delivery)),
 ]
 
 # The routes anyone may call: the matrix has nothing to refuse there.
@@ -306,7 +336,9 @@ async def mismatches(world: World, route: Route) -> list[str]:
     for caller, expected, (record_id, json) in tries:
         if not expected.allowed and snapshot is None:
             snapshot = await dump_database(world.harness)
-        path = API + route.path.replace("{id}", record_id or "")
+        path = API + route.path
+        for one_id in (record_id or "").split("/"):  # a nested route's ids in order (webhook, delivery)
+            path = path.replace("{id}", one_id, 1)
         response = await caller.client.request(route.method, path, headers=caller.headers, json=json)
         where = f"{route} as {caller.name}"
         if expected.allowed:
