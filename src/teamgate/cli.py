@@ -26,7 +26,7 @@ from teamgate.domain.emails import normalize_email
 from teamgate.email.senders import make_sender
 from teamgate.logs import configure as configure_logs
 from teamgate.runtime import Runtime, build_runtime
-from teamgate.services import accounts, api_keys, invitations, outbox, teams
+from teamgate.services import accounts, api_keys, invitations, outbox, teams, webhooks
 from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.services.dispatcher import Dispatcher
 from teamgate.storage.db import migrate as run_migrations
@@ -42,10 +42,12 @@ users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 teams_app = typer.Typer(help="Manage teams.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Look at and retry outgoing email.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Manage a team's webhook endpoints.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(teams_app, name="teams")
 app.add_typer(keys_app, name="api-keys")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(webhooks_app, name="webhooks")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
 
@@ -333,6 +335,59 @@ def outbox_retry(ids: Annotated[list[str] | None, typer.Argument(
     typer.echo(f"queued again: {len(result.retried)}")
     for message_id, why in result.skipped.items():
         typer.echo(f"skipped {message_id}: {why}", err=True)
+
+
+async def _operator_in(db: AsyncSession, rt: Runtime, team: str) -> TeamContext:
+    """The operator acting in `team` with owner rights (NotFound when there is no such team)."""
+    await act_for(db, team_id=team)
+    if await teams_repo.team_by_id(db, team) is None:
+        raise errors.NotFound(f"No team {team}.")
+    return TeamContext(actor=Actor.system(), team_id=team, role=system_owner_role(rt.catalog), is_owner=True)
+
+
+@webhooks_app.command("create")
+def webhooks_create(team: Annotated[str, typer.Option(help="Team id.")], url: Annotated[str, typer.Option()],
+                    event: Annotated[list[str] | None, typer.Option(
+                        "--event", help="Event type to send (repeatable; default: all).")] = None,
+                    description: Annotated[str, typer.Option()] = "", as_json: JsonFlag = False):
+    """Add a webhook endpoint; its signing secret is shown once."""
+
+    async def work(db, rt):
+        return await webhooks.create(db, rt, await _operator_in(db, rt, team), url=url, events=event or [],
+                                     description=description)
+
+    issued = in_transaction(work)
+    emit(as_json, {"id": issued.endpoint.id, "secret": issued.secret},
+         f"created webhook {issued.endpoint.id}; its signing secret is shown only now:\n{issued.secret}")
+
+
+@webhooks_app.command("list")
+def webhooks_list(team: Annotated[str, typer.Option(help="Team id.")], as_json: JsonFlag = False):
+    """List a team's webhook endpoints (never their secrets), newest first."""
+
+    async def work(db, rt):
+        return await webhooks.page(db, await _operator_in(db, rt, team), limit=1000, after_id=None)
+
+    data = [{"id": e.id, "url": e.url, "events": e.events, "enabled": e.disabled_at is None,
+             "description": e.description} for e in in_transaction(work)]
+    if as_json:
+        typer.echo(json.dumps({"data": data}))
+        return
+    for d in data:
+        typer.echo(f"{d['id']}  {'enabled ' if d['enabled'] else 'disabled'}  {d['url']}  "
+                   f"{','.join(d['events']) or 'all events'}")
+
+
+@webhooks_app.command("delete")
+def webhooks_delete(webhook_id: Annotated[str, typer.Argument(help="Webhook id.")],
+                    team: Annotated[str, typer.Option(help="Team id.")], as_json: JsonFlag = False):
+    """Delete a webhook endpoint and its deliveries."""
+
+    async def work(db, rt):
+        await webhooks.delete(db, rt, await _operator_in(db, rt, team), webhook_id)
+
+    in_transaction(work)
+    emit(as_json, {"id": webhook_id, "deleted": True}, f"deleted webhook {webhook_id}")
 
 
 def main() -> None:

@@ -249,3 +249,19 @@ def test_a_second_identical_invite_is_an_error(acme):
 def test_an_invite_to_an_unknown_team_is_an_error(acme):
     assert "not_found" in acme.cli.fails("invite", "--team", "team_nope", "--email", "x@example.com", "--role",
                                          "member", "--no-email")
+
+
+async def test_webhooks_create_list_and_delete(acme):
+    printed = acme.cli.ok("webhooks", "create", "--team", acme.team_id, "--url", "https://hooks.example.com/in",
+                          "--event", "invitation.accepted", "--event", "membership.created")
+    assert sorted(printed) == ["id", "secret"]
+    assert printed["id"].startswith("whk_") and printed["secret"].startswith("whsec_")
+    listed = acme.cli.ok("webhooks", "list", "--team", acme.team_id)["data"]
+    mine = next(d for d in listed if d["id"] == printed["id"])
+    assert mine["events"] == ["invitation.accepted", "membership.created"] and mine["enabled"]
+    assert printed["secret"] not in json.dumps(listed)
+    assert "validation_error" in acme.cli.fails("webhooks", "create", "--team", acme.team_id, "--url",
+                                                "http://hooks.example.com/in")
+    assert acme.cli.ok("webhooks", "delete", printed["id"], "--team", acme.team_id) == {"id": printed["id"],
+                                                                                      "deleted": True}
+    assert "not_found" in acme.cli.fails("webhooks", "delete", printed["id"], "--team", acme.team_id)
