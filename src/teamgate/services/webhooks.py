@@ -115,7 +115,8 @@ async def rotate_secret(db: AsyncSession, rt: Runtime, ctx: TeamContext, endpoin
 
 
 async def send_test(db: AsyncSession, rt: Runtime, ctx: TeamContext, endpoint_id: str) -> OutboxMessage:
-    """Queue a `webhook.test` event for this endpoint alone (disabled or not: it is how one checks a fix)."""
+    """Queue a `webhook.test` event for this endpoint alone. A disabled endpoint's test fails at once
+    (the dispatcher sends nothing to a disabled endpoint): enable it first."""
     endpoint = await get(db, ctx, endpoint_id)
     message = _enqueue(db, rt, endpoint, event_id=new_id("evt"), event_type=rules.TEST_EVENT,
                        body=_body(rt, rules.TEST_EVENT, {"webhookId": endpoint.id}, ctx.actor))
