@@ -61,3 +61,7 @@ def configure(log_format: str = "auto", level: str = "info") -> None:
         logging.getLogger(name).propagate = True
     access = logging.getLogger("uvicorn.access")  # replaced by our `http.request` lines (middleware.Observe)
     access.handlers[:], access.propagate = [], False
+    # httpx logs every request's full URL at info; a webhook endpoint's URL may carry the
+    # receiver's own token in its query, so only its warnings pass (ours are webhook.send.*)
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

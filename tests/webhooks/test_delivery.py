@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from prometheus_client import REGISTRY
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -35,9 +36,14 @@ class TestTestEvent:
         assert record["eventId"] == hit.headers["webhook-id"] and record["type"] == "webhook.test"
 
 
+def counted(outcome: str) -> float:
+    return REGISTRY.get_sample_value("teamgate_webhooks_total", {"outcome": outcome}) or 0.0
+
+
 class TestRetries:
     async def test_a_receiver_answering_500_then_200_gets_the_same_webhook_id_twice_and_it_ends_delivered(
             self, local, receivers):
+        retried, delivered = counted("retry"), counted("delivered")
         receiver = await receivers(answers=[500])
         caller = await team_caller(local)
         created = await endpoint(caller, receiver.url)
@@ -58,6 +64,7 @@ class TestRetries:
         Webhook(created["secret"]).verify(second.body, second.headers)
         [record] = await deliveries(caller, created["id"])
         assert record["status"] == "delivered" and record["attempts"] == 2 and record["lastResponseStatus"] == 200
+        assert (counted("retry") - retried, counted("delivered") - delivered) == (1, 1)
 
     async def test_a_failed_delivery_retried_by_hand_goes_out_again_with_its_event_id(self, local, receivers):
         receiver = await receivers(answers=[500] * 8)
