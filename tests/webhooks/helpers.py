@@ -46,7 +46,7 @@ async def deliveries(caller: Caller, webhook_id: str) -> list[dict]:
 async def make_due(h) -> None:
     """Queued deliveries due now. On PostgreSQL the claim trusts the caller's clock only a day
     ahead of the database's (migration 0007), so a test that moves its clock further makes its
-    deliveries due this way instead."""
+    deliveries due this way instead: before both the database's clock and the test's."""
+    due = min(datetime.now(UTC), h.clock.now()) - timedelta(seconds=1)
     async with h.owner() as db:
-        await db.execute(update(OutboxMessage).where(OutboxMessage.status == "queued")
-                         .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+        await db.execute(update(OutboxMessage).where(OutboxMessage.status == "queued").values(next_attempt_at=due))
