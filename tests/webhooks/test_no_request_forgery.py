@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 
+import httpcore
 import pytest
 
 from teamgate.webhooks.addresses import forbidden
@@ -90,3 +91,11 @@ class TestConnectingToTheCheckedAddress:
         await local.dispatcher.drain()
         [hit] = receiver.hits
         assert hit.headers["host"] == f"localhost:{receiver.port}" and hit.path == "/hook?x=1"
+
+    async def test_the_client_never_looks_a_name_up_itself_it_connects_only_to_a_checked_address(self, receivers):
+        from teamgate.webhooks.client import _CheckedAddressBackend
+
+        receiver = await receivers()
+        with pytest.raises(httpcore.ConnectError):  # say, a second lookup that would now answer otherwise
+            await _CheckedAddressBackend().connect_tcp("localhost", receiver.port)
+        assert receiver.hits == []

@@ -2,14 +2,20 @@
 and the response read only up to a few KiB (kept as a short excerpt, never shown raw).
 
 The connection goes to the address webhooks/addresses.py checked, not to a second lookup of
-the name: the URL's host is replaced by that address, while the Host header and TLS (SNI and
-certificate checks) still use the name."""
+the name (DNS rebinding): the client's network backend connects a host name only to the address
+checked for it in the sending task. The URL keeps the name, so the Host header, TLS (SNI and the
+certificate check) and the connection pool (keyed by name) all stay the name's: a connection
+verified for one host is never reused for another that shares its address."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
+import httpcore
 import httpx
 
 from teamgate.webhooks.addresses import AddressRefused, resolve
@@ -17,6 +23,37 @@ from teamgate.webhooks.addresses import AddressRefused, resolve
 log = logging.getLogger("teamgate.webhooks")
 READ_LIMIT = 4096
 EXCERPT = 200
+# host name -> the address checked for it, set by `post` for the task that sends
+_CHECKED: ContextVar[dict[str, str] | None] = ContextVar("teamgate_webhook_checked_addresses", default=None)
+
+
+class _CheckedAddressBackend(httpcore.AsyncNetworkBackend):
+    """Opens connections only to the address checked for the host name in this task."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+        address = (_CHECKED.get() or {}).get(host)
+        if address is None:  # a host the sender did not check: never looked up here
+            raise httpcore.ConnectError(f"no checked address for {host}")
+        return await self._inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                             socket_options=socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _transport() -> httpx.AsyncHTTPTransport:
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    # httpx takes no network backend of its own: its pool is replaced by the same pool with ours
+    limits = httpx.Limits()
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_CheckedAddressBackend())
+    return transport
 
 
 @dataclass(frozen=True)
@@ -34,19 +71,20 @@ class Result:
 class WebhookClient:
     def __init__(self, *, allow_private: bool, timeout: float = 10.0) -> None:
         self.allow_private = allow_private
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+        # no proxies from the environment: a proxy would connect wherever the name leads it
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False,
+                                         transport=_transport())
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Result:
         target = httpx.URL(url)
+        host = target.raw_host.decode("ascii")  # as the pool will name it: IDNA-encoded, no brackets
         port = target.port or (443 if target.scheme == "https" else 80)
         try:
-            address = await resolve(target.host, port, allow_private=self.allow_private)
+            address = await resolve(host, port, allow_private=self.allow_private)
         except AddressRefused as refused:
             return Result(None, refused.code, refused.message)
-        host_header = target.host if target.port is None else f"{target.host}:{target.port}"
-        request = self._client.build_request(
-            "POST", target.copy_with(host=str(address)), content=body, headers={**headers, "host": host_header},
-            extensions={"sni_hostname": target.host} if target.scheme == "https" else {})
+        request = self._client.build_request("POST", target, content=body, headers=headers)
+        checked = _CHECKED.set({host: str(address)})
         try:
             response = await self._client.send(request, stream=True)
             try:
@@ -58,6 +96,8 @@ class WebhookClient:
         except httpx.HTTPError as error:
             log.info("webhook.send.error", extra={"error": type(error).__name__})
             return Result(None, "connection_failed", "The endpoint could not be reached.")
+        finally:
+            _CHECKED.reset(checked)
         if 200 <= response.status_code < 300:
             return Result(response.status_code, None, None, excerpt)
         if response.is_redirect:
