@@ -50,7 +50,7 @@ from teamgate.email.failures import classify, failure
 from teamgate.email.messages import Outgoing
 from teamgate.email.senders import Outcome, Sender
 from teamgate.runtime import Runtime
-from teamgate.services import upkeep, webhook_delivery
+from teamgate.services import events, upkeep, webhook_delivery
 from teamgate.services.webhooks import KIND as WEBHOOK
 from teamgate.storage.db import unit_of_work
 from teamgate.storage.repositories import outbox as repo
@@ -174,11 +174,14 @@ class Dispatcher:
                 if not await repo.finish(db, c.id, claim_id, **values):
                     continue  # our lease ran out and another dispatcher has the message now
                 if c.invitation_id:
-                    await repo.mirror_delivery(db, c.invitation_id,
-                                               delivery_status=delivery.delivery_of(values["status"]),
+                    status = delivery.delivery_of(values["status"])
+                    await repo.mirror_delivery(db, c.invitation_id, delivery_status=status,
                                                delivery_attempts=c.attempts, delivery_last_error=values["last_error"],
                                                delivery_last_error_code=values["last_error_code"],
                                                delivery_sent_at=values.get("sent_at"))
+                    if c.team_id is not None:  # an invitation's email always has its team
+                        await events.delivery_recorded(db, self.rt, team_id=c.team_id,
+                                                       invitation_id=c.invitation_id, status=status)
 
     def _outcome(self, c: Claimed, error: Outcome, now) -> dict:
         if c.message is None:

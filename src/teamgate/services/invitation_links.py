@@ -17,7 +17,7 @@ from teamgate.domain.ids import new_id
 from teamgate.domain.text import name_problem
 from teamgate.domain.tokens import hash_token
 from teamgate.runtime import Runtime
-from teamgate.services import accounts, audit, recovery
+from teamgate.services import accounts, audit, events, recovery
 from teamgate.services.context import Actor
 from teamgate.services.invitations import inviter_can_still_grant
 from teamgate.storage.models import Invitation, Membership, Session, Task, TaskAssignment, Team, User
@@ -200,6 +200,8 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
                  target_id=invitation.id, role=invitation.role, mailToken=presented.proves_mailbox)
     audit.record(db, rt, actor, "member.added", team_id=team.id, target_type="user", target_id=user.id,
                  role=invitation.role, taskIds=sorted(task_ids))
+    await events.invitation(db, rt, "invitation.accepted", invitation, actor)
+    await events.member(db, rt, "membership.created", membership, user, actor)
     await db.flush()
     return Accepted(invitation=invitation, user=user, membership=membership, team=team, account_created=created)
 
@@ -267,4 +269,6 @@ async def decline(db: AsyncSession, rt: Runtime, *, token: str, ip: str | None =
     actor = Actor(kind="invitee", id=None, name=invitation.email, ip=ip, user_agent=user_agent)
     audit.record(db, rt, actor, "invitation.declined", team_id=invitation.team_id, target_type="invitation",
                  target_id=invitation.id, email=invitation.email)
-    return await repo.refresh(db, invitation)
+    await repo.refresh(db, invitation)
+    await events.invitation(db, rt, "invitation.declined", invitation, actor)
+    return invitation

@@ -16,7 +16,7 @@ from teamgate.domain.ids import is_id, new_id
 from teamgate.domain.roles import Role
 from teamgate.domain.tokens import hash_token, new_token
 from teamgate.runtime import Runtime
-from teamgate.services import audit, outbox
+from teamgate.services import audit, events, outbox
 from teamgate.services.context import Actor, TeamContext
 from teamgate.storage.models import Invitation, Team
 from teamgate.storage.repositories import accounts as accounts_repo
@@ -141,6 +141,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
         existing.status = rules.expire().status
         audit.record(db, rt, ctx.actor, "invitation.expired", team_id=team.id, target_type="invitation",
                      target_id=existing.id)
+        await events.invitation(db, rt, "invitation.expired", existing, ctx.actor)
     await _check_pending_cap(db, rt, team.id)
     await _check_seats(db, rt, team)
 
@@ -164,6 +165,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
     audit.record(db, rt, ctx.actor, "invitation.created", team_id=team.id, target_type="invitation",
                  target_id=invitation.id, email=address.display, role=granted.name, taskIds=task_ids,
                  sendEmail=send_email)
+    await events.invitation(db, rt, "invitation.created", invitation, ctx.actor)
     return Issued(invitation, secrets.link)
 
 
@@ -194,7 +196,9 @@ async def cancel(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
     await outbox.cancel_queued_for(db, invitation.id)
     audit.record(db, rt, ctx.actor, "invitation.revoked", team_id=ctx.team_id, target_type="invitation",
                  target_id=invitation.id, email=invitation.email)
-    return await repo.refresh(db, invitation)
+    await repo.refresh(db, invitation)
+    await events.invitation(db, rt, "invitation.revoked", invitation, ctx.actor)
+    return invitation
 
 
 def _ensure_manageable(rt: Runtime, ctx: TeamContext, invitation: Invitation) -> None:
@@ -225,6 +229,7 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
             if not rules.is_overdue(other.status, other.expires_at, now):
                 raise errors.InvitationPending("A newer invitation for this email is pending.", invitationId=other.id)
             other.status = rules.expire().status
+            await events.invitation(db, rt, "invitation.expired", other, ctx.actor)
             await db.flush()
         await _check_pending_cap(db, rt, team.id)
         await _check_seats(db, rt, team)
@@ -245,6 +250,7 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
         _enqueue(db, rt, invitation, team, secrets.mail, resend=True)
     audit.record(db, rt, ctx.actor, "invitation.resent", team_id=ctx.team_id, target_type="invitation",
                  target_id=invitation.id, revived=reviving, sendEmail=send_email)
+    await events.invitation(db, rt, "invitation.resent", invitation, ctx.actor)
     return Issued(invitation, secrets.link)
 
 
@@ -278,6 +284,8 @@ async def revoke_sent_by(db: AsyncSession, rt: Runtime, actor: Actor, *, team_id
         await outbox.cancel_queued_for(db, invitation_id)
         audit.record(db, rt, actor, "invitation.revoked", team_id=team_id, target_type="invitation",
                      target_id=invitation_id, reason=reason)
+        if (row := await repo.in_team(db, team_id, invitation_id)) is not None:
+            await events.invitation(db, rt, "invitation.revoked", await repo.refresh(db, row), actor)
     return revoked
 
 

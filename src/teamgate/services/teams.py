@@ -8,7 +8,7 @@ from teamgate import errors
 from teamgate.domain import roles
 from teamgate.domain.ids import is_id, new_id
 from teamgate.runtime import Runtime
-from teamgate.services import api_keys, audit
+from teamgate.services import api_keys, audit, events
 from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.storage.models import Membership, Team, User
 from teamgate.storage.repositories import tasks as tasks_repo
@@ -97,6 +97,7 @@ async def change_role(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: 
     audit.record(db, rt, ctx.actor, "member.role_changed", team_id=ctx.team_id, target_type="user",
                  target_id=user_id, previous=previous, role=role.name)
     await api_keys.creator_demoted(db, rt, ctx.actor, team_id=ctx.team_id, user_id=user_id, role=role)
+    await events.member(db, rt, "membership.updated", member, user, ctx.actor)
     await db.flush()
     return member, user
 
@@ -106,9 +107,11 @@ async def remove(db: AsyncSession, rt: Runtime, ctx: TeamContext, user_id: str) 
     leaving = ctx.actor.user is not None and ctx.actor.user.id == user_id and ctx.actor.api_key is None
     if not leaving:
         ctx.require(roles.MEMBERS_MANAGE)
-    member, _ = await _target(db, ctx, user_id)
+    member, user = await _target(db, ctx, user_id)
     roles.ensure_may_remove(ctx.role, held=rt.catalog.get(member.role), holds_ownership=member.is_owner,
                             leaving=leaving)
+    # the member as it was, emitted before the row goes (it is queued in this same transaction)
+    await events.member(db, rt, "membership.deleted", member, user, ctx.actor)
     await tasks_repo.unassign_member(db, ctx.team_id, user_id)
     await repo.remove_membership(db, member)
     audit.record(db, rt, ctx.actor, "member.left" if leaving else "member.removed", team_id=ctx.team_id,
@@ -135,5 +138,7 @@ async def transfer_ownership(db: AsyncSession, rt: Runtime, ctx: TeamContext,
     new_owner.is_owner, new_owner.role = True, rt.catalog.creator_role.name
     audit.record(db, rt, ctx.actor, "team.ownership_transferred", team_id=ctx.team_id, target_type="user",
                  target_id=user_id, previousOwner=old_owner.user_id if old_owner else None)
+    # the new owner as the API's transfer answers it (MemberOut)
+    await events.member(db, rt, "team.ownership_transferred", new_owner, user, ctx.actor)
     await db.flush()
     return new_owner, user

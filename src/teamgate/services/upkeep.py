@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.domain import invitation as rules
 from teamgate.runtime import Runtime
-from teamgate.services import audit, outbox
+from teamgate.services import audit, events, outbox
 from teamgate.services.context import Actor
 from teamgate.storage.repositories import invitations as invitations_repo
 from teamgate.storage.repositories import upkeep as repo
@@ -40,6 +40,8 @@ async def expire_overdue(db: AsyncSession, rt: Runtime, *, limit: int = BATCH) -
         await outbox.cancel_queued_for(db, invitation_id)
         audit.record(db, rt, Actor.system(), "invitation.expired", team_id=team_id, target_type="invitation",
                      target_id=invitation_id, reason="overdue")
+        if (row := await invitations_repo.in_team(db, team_id, invitation_id)) is not None:
+            await events.invitation(db, rt, "invitation.expired", await invitations_repo.refresh(db, row))
         await db.flush()  # written now, under this team's scope, before the next team's
         expired += 1
     return expired

@@ -1,0 +1,38 @@
+"""The DESIGN 11 events, emitted from the services that make each change, in its transaction
+(so the API, the pages, the CLI and upkeep all emit alike). Thin: the object as the API shows it
+(services/payloads.py) handed to webhooks.emit."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from teamgate.domain.delivery import DeliveryStatus
+from teamgate.runtime import Runtime
+from teamgate.services import payloads, webhooks
+from teamgate.services.context import Actor
+from teamgate.storage.models import Invitation, Membership, User
+from teamgate.storage.repositories import invitations as invitations_repo
+
+
+async def invitation(db: AsyncSession, rt: Runtime, type: str, row: Invitation, actor: Actor | None = None) -> None:
+    await webhooks.emit(db, rt, team_id=row.team_id, type=type, data=payloads.invitation(row, rt.clock.now()),
+                        actor=actor)
+
+
+async def member(db: AsyncSession, rt: Runtime, type: str, m: Membership, u: User,
+                 actor: Actor | None = None) -> None:
+    await webhooks.emit(db, rt, team_id=m.team_id, type=type, data=payloads.member(m, u), actor=actor)
+
+
+# an invitation email's outcome, as the dispatcher records it; a retry to come emits nothing
+_DELIVERY_EVENTS = {DeliveryStatus.SENT: "invitation.delivered", DeliveryStatus.FAILED: "invitation.delivery_failed"}
+
+
+async def delivery_recorded(db: AsyncSession, rt: Runtime, *, team_id: str, invitation_id: str,
+                            status: DeliveryStatus) -> None:
+    """After the dispatcher mirrored a send's outcome onto the invitation: delivered, or failed for
+    good (attempts used up, or a body that cannot be read)."""
+    type = _DELIVERY_EVENTS.get(status)
+    row = await invitations_repo.in_team(db, team_id, invitation_id) if type else None
+    if type and row is not None:
+        await invitation(db, rt, type, await invitations_repo.refresh(db, row))

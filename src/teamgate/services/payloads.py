@@ -1,0 +1,46 @@
+"""Objects as the API shows them, as plain JSON-ready dicts, for webhook events (DESIGN 11: an
+event's `data` is the object as the API shows it). The services may not import api/, so these
+mirror api/present.py + api/schemas.py by hand; tests/webhooks/test_payloads.py checks that both
+give the same JSON for the same rows, so they cannot drift apart unnoticed. An invitation never
+carries a token here: there is no token on the row to show, only its hashes, which are left out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from teamgate.domain.invitation import effective_status
+from teamgate.storage.models import Invitation, Membership, User
+
+
+def utc(d: datetime | None) -> str | None:
+    """As api/schemas.Utc: RFC 3339 in UTC to the second, with a `Z`."""
+    return None if d is None else d.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def _inviter(i: Invitation) -> dict[str, Any]:
+    if i.invited_by_api_key_id:
+        return {"type": "api_key", "id": i.invited_by_api_key_id, "name": i.inviter_name}
+    return {"type": "user", "id": i.invited_by_user_id, "name": i.inviter_name}
+
+
+def invitation(i: Invitation, now: datetime) -> dict[str, Any]:
+    """As api/present.invitation (InvitationOut)."""
+    return {
+        "id": i.id, "teamId": i.team_id, "email": i.email, "role": i.role,
+        "status": effective_status(i.status, i.expires_at, now), "taskIds": list(i.task_ids or []),
+        "expiresAt": utc(i.expires_at), "createdAt": utc(i.created_at), "invitedBy": _inviter(i),
+        "acceptedBy": i.accepted_by_user_id, "acceptedAt": utc(i.accepted_at), "declinedAt": utc(i.declined_at),
+        "revokedAt": utc(i.revoked_at), "sendCount": i.send_count, "lastSentAt": utc(i.last_sent_at),
+        "delivery": {
+            "status": i.delivery_status, "attempts": i.delivery_attempts, "lastError": i.delivery_last_error,
+            # as present.delivery_error_code: a resend clears the sentence, not the code
+            "lastErrorCode": i.delivery_last_error_code if i.delivery_last_error else None,
+            "sentAt": utc(i.delivery_sent_at)},
+    }
+
+
+def member(m: Membership, u: User) -> dict[str, Any]:
+    """As api/present.member (MemberOut)."""
+    return {"userId": u.id, "email": u.email, "firstName": u.first_name, "lastName": u.last_name,
+            "emailVerified": u.email_verified, "role": m.role, "isOwner": m.is_owner, "joinedAt": utc(m.created_at)}

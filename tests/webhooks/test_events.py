@@ -1,0 +1,173 @@
+"""The DESIGN 11 events, emitted by the services in the change's own transaction, arriving at a
+real receiver with verified signatures: each with the object as the API shows it, never a token."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from standardwebhooks import Webhook
+
+from tests.email.test_delivery import FlakySender
+from tests.factories import NEW_PERSON, PASSWORD, Person, add_member, mailed_token, sign_in
+from tests.webhooks.helpers import Caller, endpoint, make_due, team_caller
+
+URL = "/team-invitations"
+
+
+def verified(secret: str, hit) -> dict:
+    """The library's signature over the hit, which must be among those sent. Not Webhook.verify:
+    it refuses a timestamp five minutes from the real clock, and some tests move theirs by days."""
+    sent_at = datetime.fromtimestamp(int(hit.headers["webhook-timestamp"]), tz=UTC)
+    assert Webhook(secret).sign(hit.headers["webhook-id"], sent_at, hit.body) in hit.headers["webhook-signature"].split()
+    return json.loads(hit.body)
+
+
+async def events(h, receiver, secret: str) -> list[dict]:
+    """Send what is due, then every event the receiver got, each signature verified, in the order
+    they were made (deliveries of one batch may arrive in any order; the frozen clock ties them)."""
+    await make_due(h)
+    await h.dispatcher.drain()
+    return [verified(secret, hit) for hit in receiver.hits]
+
+
+def types(got: list[dict]) -> list[str]:
+    return sorted(e["type"] for e in got)
+
+
+def one(got: list[dict], type: str) -> dict:
+    [event] = [e for e in got if e["type"] == type]
+    return event
+
+
+def no_token_in(receiver, *tokens: str) -> None:
+    for hit in receiver.hits:
+        for token in tokens:
+            assert token.encode() not in hit.body
+
+
+def issued_as_shown(body: dict) -> dict:
+    """An issued invitation's API JSON without what only the issuing response carries."""
+    return {k: v for k, v in body.items() if k not in ("token", "acceptUrl")}
+
+
+async def shown(caller: Caller, invitation_id: str) -> dict:
+    response = await caller.get(f"{URL}/{invitation_id}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def started(h, receivers) -> tuple[Caller, object, str]:
+    receiver = await receivers()
+    caller = await team_caller(h)
+    return caller, receiver, (await endpoint(caller, receiver.url))["secret"]
+
+
+class TestInvitationEvents:
+    async def test_created_delivered_resent_and_declined_carry_the_api_json_and_no_token(self, local, receivers):
+        caller, receiver, secret = await started(local, receivers)
+        created = await caller.post(URL, json={"email": "ann@example.com", "role": "member"})
+        assert created.status_code == 201, created.text
+        first_mail = await mailed_token(local, "ann@example.com")  # sends the email: delivered
+        resent = await caller.post(f"{URL}/{created.json()['id']}/resend", json={})
+        assert resent.status_code == 200, resent.text
+        link = resent.json()["token"]
+        second_mail = await mailed_token(local, "ann@example.com")  # delivered again
+        assert (await local.client().post(f"/api/v1{URL}/decline", json={"token": link})).status_code == 200
+
+        got = await events(local, receiver, secret)
+        assert types(got) == sorted(["invitation.created", "invitation.delivered", "invitation.resent",
+                                     "invitation.delivered", "invitation.declined"])
+        assert one(got, "invitation.created")["data"] == issued_as_shown(created.json())
+        assert one(got, "invitation.created")["actor"]["type"] == "api_key"
+        assert one(got, "invitation.created")["timestamp"].endswith("Z")
+        for delivered in (e for e in got if e["type"] == "invitation.delivered"):
+            assert delivered["data"]["delivery"]["status"] == "sent" and "actor" not in delivered
+        assert one(got, "invitation.resent")["data"] == issued_as_shown(resent.json())
+        assert one(got, "invitation.declined")["data"] == await shown(caller, created.json()["id"])
+        assert one(got, "invitation.declined")["actor"] == {"type": "invitee", "id": None}
+        no_token_in(receiver, created.json()["token"], link, first_mail, second_mail)
+
+    async def test_accept_emits_accepted_and_membership_created(self, local, receivers):
+        caller, receiver, secret = await started(local, receivers)
+        created = (await caller.post(URL, json={"email": "bob@example.com", "role": "member"})).json()
+        mail = await mailed_token(local, "bob@example.com")
+        accepted = await local.client().post(f"/api/v1{URL}/accept", json={"token": mail, **NEW_PERSON})
+        assert accepted.status_code == 200, accepted.text
+
+        got = await events(local, receiver, secret)
+        assert types(got) == ["invitation.accepted", "invitation.created", "invitation.delivered",
+                              "membership.created"]
+        assert one(got, "invitation.accepted")["data"] == await shown(caller, created["id"])
+        [member] = [m for m in (await caller.get("/team-members")).json()["data"] if m["email"] == "bob@example.com"]
+        assert one(got, "membership.created")["data"] == member
+        assert one(got, "invitation.accepted")["actor"] == {"type": "user", "id": member["userId"]}
+        assert one(got, "membership.created")["actor"] == {"type": "user", "id": member["userId"]}
+        no_token_in(receiver, created["token"], mail)
+
+    async def test_cancel_emits_revoked_and_a_refused_create_sends_nothing(self, local, receivers):
+        caller, receiver, secret = await started(local, receivers)
+        created = (await caller.post(URL, json={"email": "cy@example.com", "role": "member",
+                                                "sendEmail": False})).json()
+        refused = await caller.post(URL, json={"email": "cy@example.com", "role": "member"})
+        assert refused.status_code == 409 and refused.json()["code"] == "invitation_pending"
+        assert (await caller.client.delete(f"/api/v1{URL}/{created['id']}", headers=caller.headers)).status_code in (
+            200, 204)
+        got = await events(local, receiver, secret)
+        assert types(got) == ["invitation.created", "invitation.revoked"]
+        revoked = one(got, "invitation.revoked")["data"]
+        assert revoked == await shown(caller, created["id"]) and revoked["status"] == "revoked"
+
+    async def test_expiry_by_upkeep_and_by_a_new_invitation_emit_expired(self, local, receivers):
+        local.clock.advance(days=-2)  # on PostgreSQL the database's clock bounds what is overdue: start in the past
+        caller, receiver, secret = await started(local, receivers)
+        old = (await caller.post(URL, json={"email": "di@example.com", "role": "member", "sendEmail": False,
+                                            "expiresInDays": 1})).json()
+        other = (await caller.post(URL, json={"email": "ed@example.com", "role": "member", "sendEmail": False,
+                                              "expiresInDays": 1})).json()
+        local.clock.advance(days=2)
+        again = await caller.post(URL, json={"email": "di@example.com", "role": "member", "sendEmail": False})
+        assert again.status_code == 201, again.text
+        await local.dispatcher.upkeep()
+        got = await events(local, receiver, secret)
+        expired = [e["data"]["id"] for e in got if e["type"] == "invitation.expired"]
+        assert sorted(expired) == sorted([old["id"], other["id"]])
+        assert all(e["data"]["status"] == "expired" for e in got if e["type"] == "invitation.expired")
+
+    async def test_a_final_delivery_failure_emits_delivery_failed_once(self, local, receivers):
+        local.rt.settings.email_max_attempts = 2
+        local.dispatcher.sender = FlakySender(failures=100)
+        caller, receiver, secret = await started(local, receivers)
+        await caller.post(URL, json={"email": "fay@example.com", "role": "member"})
+        for _ in range(3):
+            await local.dispatcher.drain()
+            local.clock.advance(hours=2)
+        got = await events(local, receiver, secret)
+        assert types(got) == ["invitation.created", "invitation.delivery_failed"]
+        assert one(got, "invitation.delivery_failed")["data"]["delivery"]["status"] == "failed"
+
+
+class TestMembershipEvents:
+    async def test_role_change_removal_and_ownership_transfer(self, local, receivers):
+        caller, receiver, secret = await started(local, receivers)
+        gus = await add_member(local.rt, caller.team_id, "gus@example.com")
+        hal = await add_member(local.rt, caller.team_id, "hal@example.com")
+        changed = await caller.client.patch(f"/api/v1/team-members/{gus.id}", headers=caller.headers,
+                                            json={"role": "admin"})
+        assert changed.status_code == 200, changed.text
+        assert (await caller.client.delete(f"/api/v1/team-members/{hal.id}", headers=caller.headers)
+                ).status_code == 204
+        owner = local.client()
+        [team_owner] = [m for m in (await caller.get("/team-members")).json()["data"] if m["isOwner"]]
+        csrf = await sign_in(owner, Person(id=team_owner["userId"], email=team_owner["email"], password=PASSWORD))
+        transferred = await owner.post("/api/v1/team/transfer-ownership", headers=csrf, json={"userId": gus.id})
+        assert transferred.status_code == 200, transferred.text
+
+        got = await events(local, receiver, secret)
+        assert types(got) == ["membership.deleted", "membership.updated", "team.ownership_transferred"]
+        assert one(got, "membership.updated")["data"] == changed.json()
+        assert one(got, "membership.updated")["actor"]["type"] == "api_key"
+        deleted = one(got, "membership.deleted")["data"]
+        assert deleted["userId"] == hal.id and deleted["email"] == "hal@example.com" and deleted["role"] == "member"
+        assert one(got, "team.ownership_transferred")["data"] == transferred.json()
+        assert one(got, "team.ownership_transferred")["actor"] == {"type": "user", "id": team_owner["userId"]}
