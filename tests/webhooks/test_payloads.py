@@ -1,0 +1,54 @@
+"""services/payloads.py mirrors api/present.py by hand (the services may not import the API):
+the same rows must give the same JSON, or an event's `data` would drift from the API's object."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from teamgate.api import present
+from teamgate.services import payloads
+from teamgate.storage.models import Invitation, Membership, User
+
+NOW = datetime(2026, 12, 6, 19, 30, 15, 123456, tzinfo=UTC)
+
+
+def api_json(model) -> dict:
+    return model.model_dump(mode="json", by_alias=True)
+
+
+def _invitation(**fields) -> Invitation:
+    base = dict(id="inv_1", team_id="team_1", email="Ann@Example.com", email_normalized="ann@example.com",
+                role="member", task_ids=["task_1"], token_hash=b"mail", link_token_hash=b"link", status="pending",
+                expires_at=NOW + timedelta(days=7), lifetime_seconds=604800, invited_by_user_id="usr_1",
+                invited_by_api_key_id=None, inviter_name="Olivia Owner", created_at=NOW, send_count=1,
+                last_sent_at=NOW, delivery_status="queued", delivery_attempts=0)
+    return Invitation(**{**base, **fields})
+
+
+@pytest.mark.parametrize("row", [
+    _invitation(),
+    _invitation(status="pending", expires_at=NOW - timedelta(seconds=1)),  # shown expired by time
+    _invitation(invited_by_user_id=None, invited_by_api_key_id="key_1", task_ids=[], send_count=0,
+                last_sent_at=None, delivery_status="skipped"),
+    _invitation(status="accepted", accepted_by_user_id="usr_2", accepted_at=NOW, delivery_status="sent",
+                delivery_attempts=1, delivery_sent_at=NOW - timedelta(microseconds=1)),
+    _invitation(status="revoked", revoked_at=NOW, delivery_status="failed", delivery_attempts=3,
+                delivery_last_error="The mail server could not be reached.",
+                delivery_last_error_code="smtp_unreachable"),
+    _invitation(delivery_last_error=None, delivery_last_error_code="timeout"),  # requeued: no code shown
+    _invitation(status="declined", declined_at=NOW.astimezone(tz=None)),  # another zone, same instant
+])
+def test_an_invitation_is_the_same_json_as_the_api_shows_and_carries_no_token(row):
+    data = payloads.invitation(row, NOW)
+    assert data == api_json(present.invitation(row, NOW))
+    assert "token" not in data and "acceptUrl" not in data
+
+
+def test_a_member_is_the_same_json_as_the_api_shows():
+    user = User(id="usr_2", email="Bob@Example.com", email_normalized="bob@example.com", first_name="Bob",
+                last_name="Builder", password_hash="x", is_system_owner=False, created_at=NOW, email_verified_at=NOW)
+    for membership in (Membership(team_id="team_1", user_id="usr_2", role="admin", is_owner=False, created_at=NOW),
+                       Membership(team_id="team_1", user_id="usr_2", role="owner", is_owner=True, created_at=NOW)):
+        assert payloads.member(membership, user) == api_json(present.member(membership, user))
