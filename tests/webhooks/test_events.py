@@ -9,7 +9,18 @@ from datetime import UTC, datetime
 from standardwebhooks import Webhook
 
 from tests.email.test_delivery import FlakySender
-from tests.factories import NEW_PERSON, PASSWORD, Person, add_member, mailed_token, sign_in
+from tests.factories import (
+    NEW_PERSON,
+    PASSWORD,
+    Person,
+    add_member,
+    key_headers,
+    mailed_token,
+    make_api_key,
+    make_team,
+    sign_in,
+)
+from tests.web.test_console_sends_at_once import csrf_of
 from tests.webhooks.helpers import Caller, endpoint, make_due, team_caller
 
 URL = "/team-invitations"
@@ -19,7 +30,8 @@ def verified(secret: str, hit) -> dict:
     """The library's signature over the hit, which must be among those sent. Not Webhook.verify:
     it refuses a timestamp five minutes from the real clock, and some tests move theirs by days."""
     sent_at = datetime.fromtimestamp(int(hit.headers["webhook-timestamp"]), tz=UTC)
-    assert Webhook(secret).sign(hit.headers["webhook-id"], sent_at, hit.body) in hit.headers["webhook-signature"].split()
+    signature = Webhook(secret).sign(hit.headers["webhook-id"], sent_at, hit.body)
+    assert signature in hit.headers["webhook-signature"].split()
     return json.loads(hit.body)
 
 
@@ -171,3 +183,28 @@ class TestMembershipEvents:
         assert deleted["userId"] == hal.id and deleted["email"] == "hal@example.com" and deleted["role"] == "member"
         assert one(got, "team.ownership_transferred")["data"] == transferred.json()
         assert one(got, "team.ownership_transferred")["actor"] == {"type": "user", "id": team_owner["userId"]}
+
+
+class TestPageActions:
+    async def test_a_console_invite_and_cancel_emit_created_and_revoked_with_the_person_as_actor(self, local,
+                                                                                                receivers):
+        receiver = await receivers()
+        team = await make_team(local.rt)
+        caller = Caller(team.id, local.client(), key_headers(await make_api_key(local.rt, team.id)))
+        secret = (await endpoint(caller, receiver.url))["secret"]
+        browser = local.client()
+        login = await browser.get("/login")
+        await browser.post("/login", data={"email": team.owner.email, "password": team.owner.password,
+                                           "csrf": csrf_of(login.text)})
+        invited = await browser.post("/console/invitations", data={
+            "csrf": csrf_of((await browser.get("/console")).text), "email": "page@example.com", "role": "member"})
+        assert invited.status_code == 200, invited.text
+        [invitation] = (await caller.get(URL)).json()["data"]
+        cancelled = await browser.post(f"/console/invitations/{invitation['id']}/cancel",
+                                       data={"csrf": csrf_of(invited.text)})
+        assert cancelled.status_code == 200, cancelled.text
+
+        got = [e for e in await events(local, receiver, secret) if e["type"] != "invitation.delivered"]
+        assert types(got) == ["invitation.created", "invitation.revoked"]
+        assert all(e["actor"] == {"type": "user", "id": team.owner.id} for e in got)
+        assert one(got, "invitation.revoked")["data"] == await shown(caller, invitation["id"])

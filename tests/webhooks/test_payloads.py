@@ -19,11 +19,12 @@ def api_json(model) -> dict:
 
 
 def _invitation(**fields) -> Invitation:
-    base = dict(id="inv_1", team_id="team_1", email="Ann@Example.com", email_normalized="ann@example.com",
-                role="member", task_ids=["task_1"], token_hash=b"mail", link_token_hash=b"link", status="pending",
-                expires_at=NOW + timedelta(days=7), lifetime_seconds=604800, invited_by_user_id="usr_1",
-                invited_by_api_key_id=None, inviter_name="Olivia Owner", created_at=NOW, send_count=1,
-                last_sent_at=NOW, delivery_status="queued", delivery_attempts=0)
+    base = {"id": "inv_1", "team_id": "team_1", "email": "Ann@Example.com", "email_normalized": "ann@example.com",
+            "role": "member", "task_ids": ["task_1"], "token_hash": b"mail", "link_token_hash": b"link",
+            "status": "pending", "expires_at": NOW + timedelta(days=7), "lifetime_seconds": 604800,
+            "invited_by_user_id": "usr_1", "invited_by_api_key_id": None, "inviter_name": "Olivia Owner",
+            "created_at": NOW, "send_count": 1, "last_sent_at": NOW, "delivery_status": "queued",
+            "delivery_attempts": 0}
     return Invitation(**{**base, **fields})
 
 
