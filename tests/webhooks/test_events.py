@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
 
+from tests.api import test_address_proof as proof
+from tests.api.test_address_proof import OWNER_OF_MAILBOX, VICTIM
 from tests.email.test_delivery import FlakySender
 from tests.factories import (
     NEW_PERSON,
@@ -20,6 +22,7 @@ from tests.factories import (
     make_team,
     sign_in,
 )
+from tests.recovery_helpers import ask_reset, confirm_reset, mailed_tokens
 from tests.web.test_console_sends_at_once import csrf_of
 from tests.webhooks.helpers import Caller, endpoint, make_due, team_caller
 
@@ -208,3 +211,24 @@ class TestPageActions:
         assert types(got) == ["invitation.created", "invitation.revoked"]
         assert all(e["actor"] == {"type": "user", "id": team.owner.id} for e in got)
         assert one(got, "invitation.revoked")["data"] == await shown(caller, invitation["id"])
+
+
+class TestTakeover:
+    async def test_the_invitations_a_squatter_sent_are_revoked_with_an_event_when_the_mailbox_owner_reclaims(
+            self, local, receivers):
+        caller, receiver, secret = await started(local, receivers)
+        leaked = (await caller.post(URL, json={"email": VICTIM, "role": "admin", "sendEmail": False})).json()
+        squatter = local.client()
+        taken = await proof.accept(squatter, leaked["token"], password="mallory's own password", firstName="Not",
+                                   lastName="Victim")
+        accomplice = (await squatter.post(f"/api/v1{URL}", headers={"X-CSRF-Token": taken.json()["csrfToken"]},
+                                          json={"email": "mallory2@evil.example", "role": "admin",
+                                                "sendEmail": False})).json()
+        await local.send_mail()
+        assert (await ask_reset(local.client(), VICTIM)).status_code == 202
+        [token] = await mailed_tokens(local, to=VICTIM)
+        assert (await confirm_reset(local.client(), token, OWNER_OF_MAILBOX["password"])).status_code == 200
+
+        revoked = one(await events(local, receiver, secret), "invitation.revoked")
+        assert revoked["data"] == await shown(caller, accomplice["id"]) and revoked["data"]["status"] == "revoked"
+        no_token_in(receiver, leaked["token"], accomplice["token"], token)
