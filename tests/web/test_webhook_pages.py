@@ -84,6 +84,10 @@ class TestAdding:
         assert Webhook(secret).verify(hit.body, hit.headers)["type"] == "webhook.test"
         detail = (await browser.get(f"{HOME}/{listed['id']}")).text
         assert hit.headers["webhook-id"] in detail and "badge-delivered" in detail and "HTTP 200" in detail
+        audit = (await caller.get("/audit-events")).json()["data"]
+        acted = {e["action"]: e["actor"] for e in audit if e["action"].startswith("webhook.")}
+        assert acted.keys() == {"webhook.created", "webhook.tested"}
+        assert {a["type"] for a in acted.values()} == {"user"}  # the signed-in person, as through the API
 
     async def test_all_events_is_the_default_and_is_stored_as_no_list(self, local, receivers):
         receiver = await receivers()
@@ -158,6 +162,22 @@ class TestDeliveries:
         again = await browser.post(f"{HOME}/{webhook_id}/deliveries/{failed['id']}/retry", data={"csrf": csrf})
         assert again.status_code == 409 and "only a failed one can be retried" in again.text
         assert (await deliveries(caller, webhook_id))[0]["status"] == "delivered"
+
+
+    async def test_deliveries_are_listed_newest_first_fifty_to_a_page(self, harness):
+        _, browser, _, caller = await acme_admin(harness)
+        created = await endpoint(caller, "https://hooks.example.com/in")
+        for _ in range(52):
+            await caller.post(f"/webhooks/{created['id']}/test")
+        listed = (await caller.get(f"/webhooks/{created['id']}/deliveries?limit=100")).json()["data"]
+        made = [d["eventId"] for d in listed]  # the API's order: newest first
+        first = (await browser.get(f"{HOME}/{created['id']}")).text
+        shown = re.findall(r"<code>(evt_\w+)</code>", first)
+        assert len(shown) == 50 and shown == made[:50]
+        older = re.search(r'href="(/console/webhooks/\w+\?before=\w+)">Older deliveries', first).group(1)
+        second = (await browser.get(older)).text
+        assert re.findall(r"<code>(evt_\w+)</code>", second) == made[50:52]
+        assert "Older deliveries" not in second and "Newest deliveries" in second
 
 
 class TestSecrets:
