@@ -134,6 +134,7 @@ async def resolve_session(db: AsyncSession, rt: Runtime, token: str) -> tuple[Se
 
 
 async def end_session(db: AsyncSession, session: Session) -> None:
+    await act_for(db, user_id=session.user_id)  # (a sign-in as somebody else may have moved the scope)
     await repo.delete_session(db, session.id)
 
 
