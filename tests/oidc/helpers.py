@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
+import time
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
+from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
 SCOPE = "openid profile email teams offline_access"
+CALLBACK = "http://127.0.0.1:9/callback"  # the relying party's; never requested in these tests
+SIGNED_OUT = "http://127.0.0.1:9/signed-out"
+PASSWORD = "olivia's long passphrase"
 
 
 def hidden_fields(page: str) -> dict[str, str]:
@@ -78,3 +84,44 @@ def access_token_claims(access_token: str, jwks: dict, *, issuer: str) -> tuple[
     jwt.JWTClaimsRegistry(iss={"essential": True, "value": issuer}, exp={"essential": True},
                           jti={"essential": True}, client_id={"essential": True}).validate(token.claims)
     return dict(token.header), dict(token.claims)
+
+
+def relying_party(service, client: dict, scope: str = SCOPE, **kwargs) -> OAuth2Client:
+    """Authlib's OAuth 2 client, as a product would configure it."""
+    kwargs.setdefault("code_challenge_method", "S256")
+    return OAuth2Client(client["clientId"], client.get("clientSecret"), scope=scope, redirect_uri=CALLBACK, **kwargs)
+
+
+def authorization(service, browser: Browser, rp: OAuth2Client, *, email: str = "olivia@acme.example",
+                  password: str = PASSWORD, **params) -> tuple[httpx.Response, str, str, str]:
+    """The relying party sends the person to teamgate, who signs in on /login if need be. Returns
+    where teamgate's answer led (the callback redirect, or a page), the state, verifier and nonce."""
+    verifier, nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
+    uri, state = rp.create_authorization_url(service.config["authorization_endpoint"], code_verifier=verifier,
+                                             nonce=nonce, **params)
+    page = browser.walk(uri)
+    if 'action="/login"' in page.text:
+        page = browser.sign_in(page, email, password)
+    return page, state, verifier, nonce
+
+
+def sign_in(service, browser: Browser, rp: OAuth2Client, **params) -> tuple[dict, str]:
+    """A whole sign-in: authorization, then the code (with its PKCE verifier) exchanged for tokens."""
+    back, state, verifier, nonce = authorization(service, browser, rp, **params)
+    answer = callback_params(back)
+    assert answer["state"] == state and answer["iss"] == service.url, answer
+    token = rp.fetch_token(service.config["token_endpoint"], code=answer["code"], code_verifier=verifier)
+    return token, nonce
+
+
+def jwks(service) -> dict:
+    return httpx.get(service.config["jwks_uri"]).json()
+
+
+def mailed_token(service, recipient: str) -> str:
+    """The token in the newest invitation email to `recipient` (the serve process sends it at once)."""
+    for _ in range(200):  # bounded wait for the dispatcher
+        if bodies := service.emails_to(recipient):
+            return re.search(r"token=([A-Za-z0-9_-]{43})", bodies[-1]).group(1)
+        time.sleep(0.05)
+    raise AssertionError(f"no email to {recipient}")

@@ -7,64 +7,15 @@ from __future__ import annotations
 import re
 import secrets
 
-import httpx
-import pytest
-from authlib.integrations.httpx_client import OAuth2Client
-
-from tests.live import Service
-from tests.oidc.helpers import SCOPE, Browser, access_token_claims, callback_params, id_token_claims
-
-CALLBACK = "http://127.0.0.1:9/callback"  # the relying party's; never requested in these tests
-PASSWORD = "olivia's long passphrase"
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    svc = Service(tmp_path_factory.mktemp("oidc"))
-    svc.cli("users", "create", "--email", "olivia@acme.example", "--first-name", "Olivia", "--last-name", "Owner",
-            "--password-stdin", stdin=PASSWORD + "\n")
-    svc.cli("users", "create", "--email", "bo@beta.example", "--first-name", "Bo", "--last-name", "Beta",
-            "--password-stdin", stdin=PASSWORD + "\n")
-    svc.team = svc.cli("teams", "create", "--name", "Acme", "--owner", "olivia@acme.example")["id"]
-    svc.other_team = svc.cli("teams", "create", "--name", "Beta", "--owner", "bo@beta.example")["id"]
-    svc.key = svc.cli("api-keys", "create", "--team", svc.team, "--role", "admin", "--name", "backend")["key"]
-    svc.app = svc.cli("oidc-clients", "create", "--name", "Acme App", "--redirect-uri", CALLBACK, "--first-party",
-                      "--post-logout-redirect-uri", "http://127.0.0.1:9/signed-out")
-    svc.spa = svc.cli("oidc-clients", "create", "--name", "Acme SPA", "--redirect-uri", CALLBACK, "--public",
-                      "--first-party")
-    svc.config = httpx.get(f"{svc.url}/.well-known/openid-configuration").json()
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def browser(service):
-    b = Browser(service.url)
-    yield b
-    b.close()
-
-
-def relying_party(service: Service, client: dict, **kwargs) -> OAuth2Client:
-    return OAuth2Client(client["clientId"], client.get("clientSecret"), scope=SCOPE, redirect_uri=CALLBACK,
-                        code_challenge_method="S256", **kwargs)
-
-
-def sign_in(service: Service, browser: Browser, rp: OAuth2Client, *, email="olivia@acme.example", **params):
-    """The relying party sends the person to teamgate; they sign in on /login; back at the
-    callback, the relying party exchanges the code (with its PKCE verifier) for tokens."""
-    verifier, nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
-    uri, state = rp.create_authorization_url(service.config["authorization_endpoint"], code_verifier=verifier,
-                                             nonce=nonce, **params)
-    page = browser.walk(uri)
-    back = browser.sign_in(page, email, PASSWORD) if 'action="/login"' in page.text else page
-    answer = callback_params(back)
-    assert answer["state"] == state and answer["iss"] == service.url
-    token = rp.fetch_token(service.config["token_endpoint"], code=answer["code"], code_verifier=verifier)
-    return token, nonce
-
-
-def jwks(service: Service) -> dict:
-    return httpx.get(service.config["jwks_uri"]).json()
+from tests.oidc.helpers import (
+    SCOPE,
+    access_token_claims,
+    callback_params,
+    id_token_claims,
+    jwks,
+    relying_party,
+    sign_in,
+)
 
 
 class TestDiscovery:
