@@ -57,7 +57,8 @@ class TestConsent:
             forged = {**hidden_fields(page.text), "csrf": "forged", "decision": "allow"}
             answer = browser.http.post("/oauth/authorize", data=forged)
             assert answer.status_code == 403 and "location" not in answer.headers
-            from_elsewhere = browser.http.post("/oauth/authorize", data={**hidden_fields(page.text), "decision": "allow"},
+            genuine = {**hidden_fields(page.text), "decision": "allow"}
+            from_elsewhere = browser.http.post("/oauth/authorize", data=genuine,
                                                headers={"Origin": "https://attacker.example"})
             assert from_elsewhere.status_code == 403
         finally:
