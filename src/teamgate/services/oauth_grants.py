@@ -113,6 +113,7 @@ async def redeem_code(db: AsyncSession, rt: Runtime, code: str, client: OidcClie
 async def keep_refresh_token(db: AsyncSession, rt: Runtime, token: str, *, grant_id: str, user_id: str) -> None:
     """Store a refresh token just issued for a grant (its hash)."""
     now = rt.clock.now()
+    await act_for(db, user_id=user_id)
     db.add(OAuthRefreshToken(id=new_id("rtk"), grant_id=grant_id, user_id=user_id, token_hash=hash_token(token),
                              created_at=now, expires_at=now + timedelta(days=rt.settings.oidc_refresh_token_days)))
     await db.flush()
