@@ -27,6 +27,8 @@ class TestConsent:
             assert page.status_code == 200 and "Allow Partner Tool?" in page.text
             assert "The teams you belong to" in page.text and "Your role in Acme" in page.text
             assert "form-action 'self' http://127.0.0.1:9;" in page.headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in page.headers["content-security-policy"]  # no clickjacking
+            assert page.headers["x-frame-options"] == "DENY"
             back = browser.submit(page, "/oauth/authorize", decision="allow")
             answer = callback_params(back)
             assert answer["state"] == state

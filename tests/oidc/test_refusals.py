@@ -150,3 +150,23 @@ def test_unknown_scopes_are_refused(service, browser):
     uri, _ = rp.create_authorization_url(service.config["authorization_endpoint"],
                                          code_verifier=secrets.token_urlsafe(48))
     assert callback_params(browser.walk(uri))["error"] == "invalid_scope"
+
+
+def test_a_verifier_for_a_code_asked_without_a_challenge_is_refused(service, browser):
+    """RFC 9700 4.8 (PKCE downgrade): a confidential client may skip PKCE, but then a code_verifier
+    at the token endpoint means somebody stripped the challenge on the way."""
+    rp = relying_party(service, service.app, code_challenge_method=None)
+    uri, _ = rp.create_authorization_url(service.config["authorization_endpoint"], nonce="n")
+    sign_in(service, browser, relying_party(service, service.app))  # signed in already: straight back
+    code = callback_params(browser.walk(uri))["code"]
+    with pytest.raises(OAuthError, match="invalid_request"):
+        rp.fetch_token(service.config["token_endpoint"], code=code, code_verifier=secrets.token_urlsafe(48))
+
+
+def test_teamgates_answers_are_never_cached_nor_leak_through_referrers(service, browser):
+    back, _, verifier, _ = authorization(service, browser, relying_party(service, service.app))
+    assert back.headers["cache-control"] == "no-store" and back.headers["referrer-policy"] == "no-referrer"
+    token = httpx.post(service.config["token_endpoint"], auth=(service.app["clientId"], service.app["clientSecret"]),
+                       data={"grant_type": "authorization_code", "code": callback_params(back)["code"],
+                             "redirect_uri": CALLBACK, "code_verifier": verifier})
+    assert token.status_code == 200 and token.headers["cache-control"] == "no-store"
