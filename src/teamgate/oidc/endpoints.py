@@ -19,6 +19,7 @@ from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
 from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint, EndSessionRequest
 from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from teamgate.domain import oidc as rules
@@ -90,7 +91,7 @@ def find_presented(issuer: str, token: str, hint: str | None) -> Presented | Non
             claims = validator.authenticate_token(token)
             claims.validate()
             valid = True
-        except Exception:  # noqa: BLE001 (joserfc's and Authlib's refusals alike: expired, forged, not ours)
+        except (InvalidTokenError, JoseError):  # Authlib's and joserfc's refusals: expired, forged, not ours
             return _expired_access_token(validator, token)
         grant = _live_grant(claims.get("sid"), claims.get("sub"))
         return Presented("access_token", str(claims.get("client_id")), grant, valid and grant is not None,
@@ -111,7 +112,7 @@ def _expired_access_token(validator: AccessTokenValidator, token: str) -> Presen
     that fails the signature is not."""
     try:
         decoded = jwt.decode(token, validator.get_jwks(), algorithms=[rules.ALGORITHM])
-    except Exception:  # noqa: BLE001 (not signed by us)
+    except (JoseError, ValueError):  # not signed by us, or not a JWT at all
         return None
     claims = dict(decoded.claims)
     grant = _live_grant(claims.get("sid"), claims.get("sub"))
