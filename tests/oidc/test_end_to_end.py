@@ -4,6 +4,7 @@ against the published JWKS, and a person signing in through the real /login page
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 
@@ -89,3 +90,15 @@ class TestSignIn:
         page = browser.walk(uri)
         assert "to continue to <strong>Acme App</strong>" in page.text
         assert re.search(r"form-action 'self' http://127\.0\.0\.1:9;", page.headers["content-security-policy"])
+
+
+class TestOperatorCommands:
+    def test_clients_are_listed_without_secrets_and_deleted_with_their_grants(self, service, browser):
+        made = service.cli("oidc-clients", "create", "--name", "Short-lived", "--redirect-uri",
+                           "https://short.example/cb")
+        listed = service.cli("oidc-clients", "list")["data"]
+        mine = next(c for c in listed if c["id"] == made["id"])
+        assert mine["clientId"] == made["clientId"] and "clientSecret" not in mine and mine["public"] is False
+        assert made["clientSecret"] not in json.dumps(listed)
+        assert service.cli("oidc-clients", "delete", made["id"]) == {"id": made["id"], "deleted": True}
+        assert made["id"] not in {c["id"] for c in service.cli("oidc-clients", "list")["data"]}
