@@ -19,6 +19,7 @@ from teamgate.api.routes import (
     invitation_links,
     invitations,
     metrics,
+    oidc_clients,
     recovery,
     self_service,
     tasks,
@@ -30,6 +31,9 @@ from teamgate.email.senders import Sender, make_sender
 from teamgate.http import errors
 from teamgate.http.middleware import BodyLimit, Observe, PrivateApiResponses, RequestId
 from teamgate.logs import configure as configure_logs
+from teamgate.oidc import pages as oidc_pages
+from teamgate.oidc import routes as oidc_routes
+from teamgate.oidc.server import Provider
 from teamgate.runtime import Clock, build_runtime
 from teamgate.services.dispatcher import Dispatcher
 from teamgate.web import routes as web
@@ -61,13 +65,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.rt = rt
     app.state.dispatcher = dispatcher
     app.state.runs_dispatcher = run_dispatcher
+    app.state.oidc = Provider(settings.base_url)  # the OpenID Connect provider: TEAMGATE_BASE_URL is its issuer
     errors.install(app, error_page=problem_page)
     for router in (auth.router, recovery.router, self_service.router, teams.router, tasks.router, api_keys.router,
-                   audit.router, invitation_links.router, invitations.router, webhooks.router):
+                   audit.router, invitation_links.router, invitations.router, webhooks.router, oidc_clients.router):
         app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(web.router)
+    app.include_router(oidc_routes.router)
+    app.include_router(oidc_pages.router)
     if settings.api_docs:
         app.include_router(docs.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_body_bytes)  # inside the others: ids, headers

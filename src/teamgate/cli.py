@@ -25,6 +25,7 @@ from teamgate.domain.delivery import OutboxStatus
 from teamgate.domain.emails import normalize_email
 from teamgate.email.senders import make_sender
 from teamgate.logs import configure as configure_logs
+from teamgate.oidc import commands as oidc_commands
 from teamgate.runtime import Runtime, build_runtime
 from teamgate.services import accounts, api_keys, invitations, outbox, teams, webhooks
 from teamgate.services.context import Actor, TeamContext, system_owner_role
@@ -388,6 +389,11 @@ def webhooks_delete(webhook_id: Annotated[str, typer.Argument(help="Webhook id."
 
     in_transaction(work)
     emit(as_json, {"id": webhook_id, "deleted": True}, f"deleted webhook {webhook_id}")
+
+
+oidc_clients_app, oidc_app = oidc_commands.build(in_transaction, emit)
+app.add_typer(oidc_clients_app, name="oidc-clients")
+app.add_typer(oidc_app, name="oidc")
 
 
 def main() -> None:

@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     # unless these say otherwise (a receiver on the same host or network, in development or tests)
     webhook_allow_http: bool = False
     webhook_allow_private: bool = False
+    # OpenID Connect (DESIGN 13): where an invitation's redirectUrl may point besides the registered
+    # clients' redirect origins (comma-separated origins, `https://app.example`), and how long a
+    # refresh token lives unused (each use replaces it with a new one)
+    allowed_redirect_origins: Annotated[list[str], NoDecode] = []
+    oidc_refresh_token_days: float = Field(default=30, gt=0, le=365)
 
     # argon2id cost (OWASP's minimum recommendation by default); tests lower it.
     argon2_memory_kib: int = 19 * 1024
@@ -115,6 +120,11 @@ class Settings(BaseSettings):
     @classmethod
     def _split_proxies(cls, value):
         return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+
+    @field_validator("allowed_redirect_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value):
+        return [o.strip().rstrip("/") for o in value.split(",") if o.strip()] if isinstance(value, str) else value
 
     @field_validator("secret_key")
     @classmethod

@@ -61,6 +61,7 @@ CSRF_FAILED = Outcome(403, "csrf_failed")
 NOT_FOUND = Outcome(404, "not_found")
 ID_NOT_FOUND = Outcome(404, "<the route's not-found code>")  # resolved per route: not_found or invitation_not_found
 READS_ONLY = Outcome(0, "<2xx on reads, 403 csrf_failed on writes>")  # resolved per route
+NOT_EVEN_READS = Outcome(0, "<403 forbidden on reads, 403 csrf_failed on writes>")  # resolved per route
 
 
 # --- who may call: the four kinds of route, and what each caller gets from each -------------------
@@ -69,20 +70,21 @@ SIGNED_IN = 0  # any signed-in person (session routes: logout, me, teams)
 MEMBER = 1     # any member of the current team, or any key of it (team:read)
 MANAGER = 2    # holders of the route's permission (invitations/members/tasks/api_keys:manage, audit:read)
 OWNER = 3      # the team's owner, signed in
+SYSTEM = 4     # a system owner, signed in (the installation's OpenID Connect clients): nobody here is one
 
-EXPECTED: dict[str, tuple[Outcome, Outcome, Outcome, Outcome]] = {
-    #                       SIGNED_IN        MEMBER           MANAGER          OWNER
-    "anonymous":           (UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED),
-    "member":              (ALLOWED,         ALLOWED,         FORBIDDEN,       FORBIDDEN),
-    "admin":               (ALLOWED,         ALLOWED,         ALLOWED,         FORBIDDEN),
-    "stranger":            (ALLOWED,         NOT_FOUND,       NOT_FOUND,       NOT_FOUND),
-    "stranger_at_home":    (None,            ID_NOT_FOUND,    ID_NOT_FOUND,    None),
-    "member_key":          (FORBIDDEN,       ALLOWED,         FORBIDDEN,       FORBIDDEN),
-    "admin_key":           (FORBIDDEN,       ALLOWED,         ALLOWED,         FORBIDDEN),
-    "stranger_key":        (None,            ID_NOT_FOUND,    ID_NOT_FOUND,    None),
-    "revoked_key":         (UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED),
-    "admin_without_csrf":  (READS_ONLY,      READS_ONLY,      READS_ONLY,      CSRF_FAILED),
-    "owner":               (ALLOWED,         ALLOWED,         ALLOWED,         ALLOWED),
+EXPECTED: dict[str, tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
+    #                       SIGNED_IN        MEMBER           MANAGER          OWNER            SYSTEM
+    "anonymous":           (UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED),
+    "member":              (ALLOWED,         ALLOWED,         FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
+    "admin":               (ALLOWED,         ALLOWED,         ALLOWED,         FORBIDDEN,       FORBIDDEN),
+    "stranger":            (ALLOWED,         NOT_FOUND,       NOT_FOUND,       NOT_FOUND,       FORBIDDEN),
+    "stranger_at_home":    (None,            ID_NOT_FOUND,    ID_NOT_FOUND,    None,            None),
+    "member_key":          (FORBIDDEN,       ALLOWED,         FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
+    "admin_key":           (FORBIDDEN,       ALLOWED,         ALLOWED,         FORBIDDEN,       FORBIDDEN),
+    "stranger_key":        (None,            ID_NOT_FOUND,    ID_NOT_FOUND,    None,            None),
+    "revoked_key":         (UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED),
+    "admin_without_csrf":  (READS_ONLY,      READS_ONLY,      READS_ONLY,      CSRF_FAILED,     NOT_EVEN_READS),
+    "owner":               (ALLOWED,         ALLOWED,         ALLOWED,         ALLOWED,         FORBIDDEN),
 }  # None: the caller has nothing to try on that kind of route
 
 
@@ -218,6 +220,17 @@ async def failed_webhook_delivery(world: World) -> str:
     return f"{webhook_id}/{delivery_id}"
 
 
+async def fresh_oidc_client(world: World) -> str:
+    """An OpenID Connect client, made by the operator (nobody in the world may delete it)."""
+    from teamgate.services import oidc_clients
+    from teamgate.services.context import Actor
+
+    async with world.harness.owner() as db:
+        issued = await oidc_clients.create(db, world.harness.rt, Actor.system(), name=world.unique("App "),
+                                           redirect_uris=["https://app.example/callback"])
+    return issued.client.id
+
+
 def target(make: Callable[[World], Awaitable[str]], json: dict | None = None) -> Prepare:
     async def prepare(world: World) -> Prepared:
         return await make(world), json
@@ -248,7 +261,7 @@ async def fresh_owner_session(world: World) -> str:
 class Route:
     method: str
     path: str  # relative to /api/v1; "{id}" is the record `prepare` made
-    who: int  # SIGNED_IN, MEMBER, MANAGER or OWNER
+    who: int  # SIGNED_IN, MEMBER, MANAGER, OWNER or SYSTEM
     prepare: Prepare = nothing
     missing: str = "not_found"  # the code for an id that is not in the caller's team
     exceptions: dict[str, Outcome] = field(default_factory=dict)  # where the route departs from its column
@@ -268,6 +281,8 @@ class Route:
             return Outcome(404, self.missing)
         if outcome is READS_ONLY:
             return CSRF_FAILED if self.method in WRITES else ALLOWED
+        if outcome is NOT_EVEN_READS:
+            return CSRF_FAILED if self.method in WRITES else FORBIDDEN
         return outcome
 
 
@@ -317,6 +332,10 @@ ROUTES = [
     Route("POST", "/webhooks/{id}/test", MANAGER, target(fresh_webhook)),
     Route("GET", "/webhooks/{id}/deliveries", MANAGER, target(fresh_webhook)),
     Route("POST", "/webhooks/{id}/deliveries/{id}/retry", MANAGER, target(failed_webhook_delivery)),
+    Route("GET", "/oidc-clients", SYSTEM),
+    Route("POST", "/oidc-clients", SYSTEM, body(lambda w: {"name": w.unique("App "),
+                                                           "redirectUris": ["https://app.example/callback"]})),
+    Route("DELETE", "/oidc-clients/{id}", SYSTEM, target(fresh_oidc_client)),
 ]
 
 # The routes anyone may call: the matrix has nothing to refuse there.

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.postgres_only
 
 TEAM_TABLES = ["memberships", "tasks", "task_assignments", "invitations", "api_keys", "audit_events",
                "outbox_messages", "webhook_endpoints"]
-USER_TABLES = ["users", "sessions", "account_tokens"]
+USER_TABLES = ["users", "sessions", "account_tokens", "oauth_grants", "oauth_refresh_tokens", "oauth_consents"]
+# the OpenID Connect provider's: the installation's, readable by all, written only as their policies allow
+INSTALLATION_TABLES = {"oidc_clients", "oidc_signing_keys"}
 GLOBAL_TABLES = {"alembic_version", "setup_tokens"}  # no team or user in them; nothing to separate
 
 
@@ -146,7 +148,7 @@ async def test_every_table_with_team_or_user_rows_has_forced_rls_and_policies(ha
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = 'public' AND c.relkind = 'r'"))).all()
     tables = {name: (enabled, forced, policies) for name, enabled, forced, policies in found}
-    assert set(TEAM_TABLES) | set(USER_TABLES) | {"teams"} | GLOBAL_TABLES == set(tables)
+    assert set(TEAM_TABLES) | set(USER_TABLES) | {"teams"} | INSTALLATION_TABLES | GLOBAL_TABLES == set(tables)
     for name, (enabled, forced, policies) in tables.items():
         if name not in GLOBAL_TABLES:
             assert enabled and forced and policies > 0, f"{name} lacks enabled and forced row-level security"

@@ -49,7 +49,7 @@ def invitation(i: Invitation, now: datetime) -> s.InvitationOut:
         id=i.id, team_id=i.team_id, email=i.email, role=i.role, status=effective_status(i.status, i.expires_at, now),
         task_ids=list(i.task_ids or []), expires_at=i.expires_at, created_at=i.created_at, invited_by=inviter(i),
         accepted_by=i.accepted_by_user_id, accepted_at=i.accepted_at, declined_at=i.declined_at,
-        revoked_at=i.revoked_at, send_count=i.send_count, last_sent_at=i.last_sent_at,
+        revoked_at=i.revoked_at, send_count=i.send_count, last_sent_at=i.last_sent_at, redirect_url=i.redirect_url,
         delivery=s.DeliveryOut(status=i.delivery_status, attempts=i.delivery_attempts,
                                last_error=i.delivery_last_error, last_error_code=delivery_error_code(i),
                                sent_at=i.delivery_sent_at))

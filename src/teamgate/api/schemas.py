@@ -132,6 +132,9 @@ class InvitationCreate(Input):
     task_ids: Annotated[list[Ident], Field(max_length=100)] = []
     expires_in_days: Annotated[int, Field(ge=1, le=30)] | None = None
     send_email: bool = True
+    # a product's page to continue at after accepting on /invite (DESIGN 13); its origin must be a
+    # registered OpenID Connect client's redirect origin or in TEAMGATE_ALLOWED_REDIRECT_ORIGINS
+    redirect_url: Annotated[Text, Field(min_length=1, max_length=2000)] | None = None
 
 
 class ResendIn(Input):
@@ -263,6 +266,7 @@ class InvitationOut(Output):
     revoked_at: Utc | None
     send_count: int
     last_sent_at: Utc | None
+    redirect_url: str | None = None  # where the person continues after accepting on /invite
     delivery: DeliveryOut
 
 

@@ -17,7 +17,7 @@ from teamgate.domain.passwords import password_problem, person_inputs
 from teamgate.domain.text import name_problem, text_problem
 from teamgate.domain.tokens import derive, hash_token, new_token
 from teamgate.runtime import Runtime
-from teamgate.services import api_keys, audit
+from teamgate.services import api_keys, audit, oauth_grants
 from teamgate.services import invitations as invitations_service
 from teamgate.services.context import Actor
 from teamgate.storage.models import Session, SetupToken, User
@@ -134,6 +134,7 @@ async def resolve_session(db: AsyncSession, rt: Runtime, token: str) -> tuple[Se
 
 
 async def end_session(db: AsyncSession, session: Session) -> None:
+    await act_for(db, user_id=session.user_id)  # (a sign-in as somebody else may have moved the scope)
     await repo.delete_session(db, session.id)
 
 
@@ -194,6 +195,7 @@ async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash:
         user.email_verified_at = now
     sessions = await tokens_repo.end_sessions(db, user.id)
     await tokens_repo.retire(db, user.id, now)
+    grants = await oauth_grants.revoke_all(db, rt, user.id)  # and every refresh token signed-in products hold
     actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
     keys = invitations = 0
     if not was_verified:
@@ -206,5 +208,5 @@ async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash:
             await db.flush()
     audit.record(db, rt, actor, "account.reclaimed" if not was_verified else "password.reset", team_id=None,
                  target_type="user", target_id=user.id, via=via, sessionsEnded=sessions, apiKeysRevoked=keys,
-                 invitationsRevoked=invitations)
+                 invitationsRevoked=invitations, oauthGrantsRevoked=grants)
     await db.flush()

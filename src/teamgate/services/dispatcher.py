@@ -235,10 +235,11 @@ class Dispatcher:
                 break
         async with unit_of_work(self.rt.sessions) as db:
             outbox_purged, sessions_purged = await upkeep.purge(db, self.rt)
-        done = upkeep.Done(expired, outbox_purged, sessions_purged)
-        if expired or outbox_purged or sessions_purged:
+            grants_purged = await upkeep.purge_grants(db, self.rt)
+        done = upkeep.Done(expired, outbox_purged, sessions_purged, grants_purged)
+        if expired or outbox_purged or sessions_purged or grants_purged:
             log.info("upkeep.done", extra={"expired": expired, "outbox_purged": outbox_purged,
-                                           "sessions_purged": sessions_purged})
+                                           "sessions_purged": sessions_purged, "grants_purged": grants_purged})
         return done
 
     @property

@@ -16,7 +16,7 @@ from teamgate.domain.ids import is_id, new_id
 from teamgate.domain.roles import Role
 from teamgate.domain.tokens import hash_token, new_token
 from teamgate.runtime import Runtime
-from teamgate.services import audit, events, outbox
+from teamgate.services import audit, events, oidc_clients, outbox
 from teamgate.services.context import Actor, TeamContext
 from teamgate.storage.models import Invitation, Team
 from teamgate.storage.repositories import accounts as accounts_repo
@@ -109,8 +109,9 @@ async def _inviter(db: AsyncSession, ctx: TeamContext, team: Team) -> dict[str, 
 
 async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str, role: str,
                  task_ids: list[str] | None = None, expires_in_days: float | None = None,
-                 send_email: bool = True) -> Issued:
-    """Invite `email` to the current team. Raises Forbidden, RoleNotAllowed, ValidationFailed,
+                 send_email: bool = True, redirect_url: str | None = None) -> Issued:
+    """Invite `email` to the current team; `redirect_url` is where the person continues after
+    accepting on /invite (DESIGN 13). Raises Forbidden, RoleNotAllowed, ValidationFailed,
     AlreadyMember, AccountExists (when existing users may not be invited), InvitationPending,
     PendingLimitReached, SeatLimitReached, RateLimited."""
     ctx.require(MANAGE)
@@ -124,6 +125,8 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
     missing = set(task_ids) - await tasks_repo.existing_ids(db, ctx.team_id, [t for t in task_ids if is_id(t)])
     if missing:
         raise errors.ValidationFailed("taskIds", f"unknown task id(s) in this team: {', '.join(sorted(missing))}")
+    if redirect_url is not None and (problem := await oidc_clients.redirect_url_problem(db, rt, redirect_url)):
+        raise errors.ValidationFailed("redirectUrl", problem)
     team = await teams_repo.team_by_id(db, ctx.team_id)
     if team is None:
         raise errors.NotFound("No such team.")
@@ -152,7 +155,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
         role=granted.name, task_ids=task_ids, **secrets.hashes, status=rules.PENDING,
         expires_at=rules.expiry(now, days), lifetime_seconds=int(timedelta(days=days).total_seconds()),
         **await _inviter(db, ctx, team), created_at=now, send_count=0, delivery_status=delivery.DeliveryStatus.SKIPPED,
-        delivery_attempts=0)
+        delivery_attempts=0, redirect_url=redirect_url)
     if send_email:  # the delivery state goes in with the row: no second write
         await rt.limits.email_to(team.id, address.normalized)
         _mark_queued(invitation, now)

@@ -32,6 +32,7 @@ def invitation(i: Invitation, now: datetime) -> dict[str, Any]:
         "expiresAt": utc(i.expires_at), "createdAt": utc(i.created_at), "invitedBy": _inviter(i),
         "acceptedBy": i.accepted_by_user_id, "acceptedAt": utc(i.accepted_at), "declinedAt": utc(i.declined_at),
         "revokedAt": utc(i.revoked_at), "sendCount": i.send_count, "lastSentAt": utc(i.last_sent_at),
+        "redirectUrl": i.redirect_url,
         "delivery": {
             "status": i.delivery_status, "attempts": i.delivery_attempts, "lastError": i.delivery_last_error,
             # as present.delivery_error_code: a resend clears the sentence, not the code

@@ -14,6 +14,7 @@ from teamgate.runtime import Runtime
 from teamgate.services import audit, events, outbox
 from teamgate.services.context import Actor
 from teamgate.storage.repositories import invitations as invitations_repo
+from teamgate.storage.repositories import oidc as oidc_repo
 from teamgate.storage.repositories import upkeep as repo
 from teamgate.storage.scope import act_for
 
@@ -25,6 +26,7 @@ class Done:
     expired: int
     outbox_purged: int
     sessions_purged: int
+    grants_purged: int = 0  # OpenID Connect grants and refresh tokens no longer needed
 
 
 async def expire_overdue(db: AsyncSession, rt: Runtime, *, limit: int = BATCH) -> int:
@@ -51,3 +53,10 @@ async def purge(db: AsyncSession, rt: Runtime) -> tuple[int, int]:
     """Erased outbox rows older than the retention period, and sessions that have ended."""
     now = rt.clock.now()
     return await repo.purge(db, outbox_before=now - timedelta(days=rt.settings.retention_days), sessions_before=now)
+
+
+async def purge_grants(db: AsyncSession, rt: Runtime) -> int:
+    """Refresh tokens past their end, and OpenID Connect grants a day old that no live refresh
+    token keeps (their access tokens expired long ago). Returns how many rows went."""
+    tokens, grants = await oidc_repo.purge(db, rt.clock.now())
+    return tokens + grants

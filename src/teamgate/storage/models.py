@@ -136,6 +136,8 @@ class Invitation(Base):
     delivery_last_error: Mapped[str | None] = mapped_column(Text)  # a fixed sentence (email/failures.py)
     delivery_last_error_code: Mapped[str | None] = mapped_column(String(32))
     delivery_sent_at: Mapped[datetime | None]
+    # where the person continues after accepting on /invite (DESIGN 13): a product's page
+    redirect_url: Mapped[str | None] = mapped_column(String(2048), default=None)
 
     # What a token lookup reads beside the invitation, loaded in its one statement (joinedload)
     # and so found by later `db.get()`s without another round trip. Never loaded lazily (async)
@@ -275,3 +277,85 @@ class WebhookEndpoint(Base):
     disabled_at: Mapped[datetime | None]
     failing_since: Mapped[datetime | None]  # the first failure since the last delivery
     created_at: Mapped[datetime]
+
+
+class OidcClient(Base):
+    """An application that signs people in with teamgate (DESIGN 13). Installation-wide: made by
+    an operator or a system owner. A confidential client's secret is stored only as SHA-256."""
+
+    __tablename__ = "oidc_clients"
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # None: a public client
+    first_party: Mapped[bool] = mapped_column(Boolean, default=False)  # signs in without a consent page
+    redirect_uris: Mapped[list[str]] = mapped_column(default=list)
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime]
+
+    @property
+    def public(self) -> bool:
+        return self.secret_hash is None
+
+
+class OidcSigningKey(Base):
+    """An RS256 key pair. The private key is sealed with the outbox cipher; one key is active
+    (signs), the retired ones stay published in the JWKS until their tokens have expired."""
+
+    __tablename__ = "oidc_signing_keys"
+    __table_args__ = (Index("uq_oidc_signing_keys_one_active", "active", unique=True, **_partial("active")),)
+    id: Mapped[str] = mapped_column(Id, primary_key=True)  # the `kid`
+    private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column()
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]
+
+
+class OAuthGrant(Base):
+    """One sign-in of a person at a client: the authorization code it starts with (hashed, single
+    use) and what was authorized. Its refresh tokens form one chain; revoking the grant (logout of
+    the chain, a reused code or refresh token) ends all of them and the access tokens it issued
+    (their `sid` names the grant)."""
+
+    __tablename__ = "oauth_grants"
+    __table_args__ = (Index("ix_oauth_grants_user_id", "user_id"), Index("ix_oauth_grants_client_id", "client_id"))
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    scope: Mapped[str] = mapped_column(String(300))
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    nonce: Mapped[str | None] = mapped_column(String(255))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(8))
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    code_expires_at: Mapped[datetime]
+    code_used_at: Mapped[datetime | None]
+    auth_time: Mapped[datetime]  # when the person signed in to teamgate (the session's start)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class OAuthRefreshToken(Base):
+    """A refresh token of a grant, stored as SHA-256. Used once: its use makes the next one."""
+
+    __tablename__ = "oauth_refresh_tokens"
+    __table_args__ = (Index("ix_oauth_refresh_tokens_grant_id", "grant_id"),)
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    grant_id: Mapped[str] = mapped_column(ForeignKey("oauth_grants.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # the row's owner, for RLS
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class OAuthConsent(Base):
+    """The scopes a person agreed to share with a (not first-party) client."""
+
+    __tablename__ = "oauth_consents"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"), primary_key=True)
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    granted_at: Mapped[datetime]

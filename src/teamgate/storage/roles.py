@@ -16,11 +16,18 @@ DEFINER_FUNCTIONS = [
     "teamgate_user_count()", "teamgate_outbox_claim(timestamptz, integer, text, timestamptz)",
     "teamgate_overdue_invitations(timestamptz, integer)", "teamgate_purge(timestamptz, timestamptz)",
     "teamgate_outbox_figures()", "teamgate_account_token_by_hash(bytea, timestamptz)",
+    "teamgate_oauth_grant_by_code(bytea)", "teamgate_oauth_refresh_token_by_hash(bytea)",
+    "teamgate_oauth_purge(timestamptz)",
 ]
 # The only columns of `users` the service changes (names, password, proof of the address). Not
 # is_system_owner, id or the address: with UPDATE on the whole table, a service role that sets
 # its own user as the scope could make that user a system owner through the `me` policy.
 USER_COLUMNS_UPDATED = ("first_name", "last_name", "password_hash", "email_verified_at")
+# What the service never changes in the OpenID Connect provider's installation-wide tables: a
+# client is made or deleted, never edited; a signing key is added on first need, and only the
+# operator (`teamgate oidc keys rotate`, as the owner) retires one. (Row-level security says the
+# same; these make it `permission denied` at the door.)
+NOT_GRANTED = {"oidc_clients": "UPDATE", "oidc_signing_keys": "UPDATE, DELETE"}
 
 
 class UnsafeRole(RuntimeError):
@@ -61,6 +68,8 @@ async def ensure_service_role(conn: AsyncConnection, service_url: str) -> str | 
     await _execute_formatted(conn, "REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM %I", role)
     await _execute_formatted(conn, "REVOKE UPDATE ON users FROM %I", role)  # then only these columns:
     await _execute_formatted(conn, f"GRANT UPDATE ({', '.join(USER_COLUMNS_UPDATED)}) ON users TO %I", role)
+    for table, privileges in NOT_GRANTED.items():
+        await _execute_formatted(conn, f"REVOKE {privileges} ON {table} FROM %I", role)
     for function in DEFINER_FUNCTIONS:
         await _execute_formatted(conn, f"GRANT EXECUTE ON FUNCTION {function} TO %I", role)
     return role

@@ -1,54 +1,27 @@
-"""What every page shares: templates, security headers, redirects, the error page.
-(Who is looking and CSRF for forms are request pieces: http/forms.py.)"""
+"""The pages' templates and their error page. (The shell, the security headers, redirects and
+`next` are shared with oidc/: http/pages.py; who is looking and CSRF for forms: http/forms.py.)"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse
 
 from teamgate import errors
-from teamgate.http.cookies import set_presession_cookie
-from teamgate.http.deps import runtime
 from teamgate.http.errors import status_for
 from teamgate.http.forms import Viewer
+from teamgate.http.pages import PAGE_HEADERS, redirect, render, renderer, safe_next
+
+__all__ = ["HERE", "PAGE_HEADERS", "page", "problem_page", "redirect", "safe_next", "templates"]
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
-
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
+templates = renderer(HERE / "templates")
 
 
-def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-    rt = runtime(request)
-    response = templates.TemplateResponse(request, name, {"product": rt.settings.product_name, **context},
-                                          status_code=status)
-    response.headers.update(PAGE_HEADERS)
-    if presession := getattr(request.state, "presession", None):
-        set_presession_cookie(response, rt, presession)
-    return response
-
-
-def redirect(url: str) -> RedirectResponse:
-    response = RedirectResponse(url, status_code=303)
-    response.headers.update(PAGE_HEADERS)
-    return response
-
-
-def safe_next(target: str | None, default: str = "/console") -> str:
-    """Only a path on this site: never `//elsewhere` or `https://elsewhere` (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+def page(request: Request, name: str, status: int = 200, form_targets: Iterable[str] = (), **context) -> HTMLResponse:
+    return render(templates, request, name, status, form_targets, **context)
 
 
 def problem_page(request: Request, exc: errors.TeamgateError, who: Viewer | None = None) -> HTMLResponse:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 
 from teamgate import errors
 from teamgate.domain import invitation as rules
+from teamgate.domain.oidc import origin
 from teamgate.http.cookies import set_session_cookie
 from teamgate.http.deps import Db, after_refusal, client_ip, runtime, token_use_limit
 from teamgate.http.errors import status_for
@@ -56,8 +57,12 @@ async def _render(request: Request, db, token: str, who, *, error: str | None = 
     else:
         mode = "signin" if found.account_exists else "create"
     here = f"/invite?token={quote(token)}"
+    # accepting continues in the product the invitation names (checked when it was made): the
+    # accept form may lead there (http/pages.py)
+    onward = [origin(found.invitation.redirect_url)] if found.invitation.redirect_url else []
     return page(request, "invite.html", status=status, found=found, mode=mode, viewer=who, token=token, error=error,
-                csrf=form_token(request, who), login_url=f"/login?next={quote(here, safe='')}", form=form)
+                csrf=form_token(request, who), login_url=f"/login?next={quote(here, safe='')}", form=form,
+                form_targets=onward)
 
 
 @router.get("/invite")
@@ -86,7 +91,8 @@ async def accept(request: Request, db: Db, token: Token, csrf: Annotated[str, Fo
                 return closed_page(request, exc, who)
             return await _render(request, again, token, who, error=exc.detail, status=status_for(exc.code),
                                  first_name=first_name, last_name=last_name)
-    response = redirect(f"/console?joined={quote(entered.accepted.team.id)}")
+    invitation = entered.accepted.invitation
+    response = redirect(invitation.redirect_url or f"/console?joined={quote(entered.accepted.team.id)}")
     if entered.started is not None:
         set_session_cookie(response, rt, entered.started.token)
     return response

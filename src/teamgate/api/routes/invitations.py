@@ -39,6 +39,7 @@ async def list_invitations(ctx: Team, db: Db, rt: Rt, paging: Pages,
 @router.post("", response_model=s.InvitationIssued, status_code=201)
 async def create_invitation(body: s.InvitationCreate, ctx: Team, db: Db, rt: Rt):
     issued = await invitations.create(db, rt, ctx, email=body.email, role=body.role, task_ids=body.task_ids,
+                                      redirect_url=body.redirect_url,
                                       expires_in_days=body.expires_in_days, send_email=body.send_email)
     return present.issued(issued.invitation, rt.clock.now(), issued.token, rt.settings.invite_url(issued.token))
 
