@@ -111,7 +111,8 @@ class Worker:
         self.process.wait(timeout=30)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], *, seconds: float = 90, what: str = "the condition") -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], *, seconds: float = 90,
+                     what: str = "the condition") -> None:
     """Poll `check` until it holds; fail after `seconds` (a bound against hanging, not a timing)."""
     for _ in range(int(seconds * 10)):
         if await check():

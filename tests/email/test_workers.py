@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from teamgate.services import invitations
 from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.storage.db import unit_of_work
-from teamgate.storage.scope import act_for
 from teamgate.storage.models import OutboxMessage
+from teamgate.storage.scope import act_for
 from tests.email.smtp_server import Inbox, start_server
 from tests.email.test_delivery import FlakySender
 from tests.factories import cli_env, dump_database, invite, key_headers, make_api_key, make_team

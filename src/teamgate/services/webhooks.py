@@ -28,7 +28,7 @@ from teamgate.storage.repositories import webhooks as repo
 from teamgate.storage.scope import act_for
 from teamgate.webhooks.signing import new_secret
 
-KIND = "webhook"  # the outbox message kind
+KIND = delivery.WEBHOOK_KIND  # the outbox message kind
 
 
 @dataclass(frozen=True)
