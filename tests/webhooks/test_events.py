@@ -182,9 +182,14 @@ class TestMembershipEvents:
         assert transferred.status_code == 200, transferred.text
 
         got = await events(local, receiver, secret)
-        assert types(got) == ["membership.deleted", "membership.updated", "team.ownership_transferred"]
-        assert one(got, "membership.updated")["data"] == changed.json()
-        assert one(got, "membership.updated")["actor"]["type"] == "api_key"
+        assert types(got) == ["membership.deleted", "membership.updated", "membership.updated",
+                              "team.ownership_transferred"]
+        updated = {e["data"]["userId"]: e for e in got if e["type"] == "membership.updated"}
+        assert updated[gus.id]["data"] == changed.json()
+        assert updated[gus.id]["actor"]["type"] == "api_key"
+        [former] = [m for m in (await caller.get("/team-members")).json()["data"] if m["userId"] == team_owner["userId"]]
+        assert updated[team_owner["userId"]]["data"] == former and former["role"] == "admin"  # the next role down
+        assert updated[team_owner["userId"]]["actor"] == {"type": "user", "id": team_owner["userId"]}
         deleted = one(got, "membership.deleted")["data"]
         assert deleted["userId"] == hal.id and deleted["email"] == "hal@example.com" and deleted["role"] == "member"
         assert one(got, "team.ownership_transferred")["data"] == transferred.json()
