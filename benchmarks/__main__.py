@@ -2,7 +2,8 @@
 
 1. the ceiling: ../shared/bench's transaction under pgbench at 16 and 64 clients;
 2. `teamgate serve` as in production, loaded by wrk at the same concurrencies: create
-   invitation (API key), validate token, list invitations (page of 50), accept as a new person;
+   invitation (API key), the same with one webhook endpoint in every team (sent to a receiver
+   in this process), validate token, list invitations (page of 50), accept as a new person;
 3. per scenario: requests/s, p50/p99, the ratio to the ceiling, CPU ms per request in the
    service and in PostgreSQL; argon2 alone with as many processes, beside accept;
 4. the scale pass: validate and list with 1k, 100k and 1M invitations in the team;
@@ -19,10 +20,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import ceiling, load, report, system
+from benchmarks import ceiling, load, outbox, report, system
 from benchmarks.database import DATABASE, drop, seed_invitations, seed_teams, tokens
 from benchmarks.hashing import argon2_alone
 from benchmarks.load import SCENARIOS
+from benchmarks.receiver import Receiver
 from benchmarks.service import Service
 
 CLIENTS = (16, 64)
@@ -55,6 +57,7 @@ def main() -> None:
 
     service = Service(args.workers)
     scratch = Path(tempfile.mkdtemp(prefix="teamgate-bench-tokens-"))
+    receiver = Receiver().start() if "create+webhook" in args.only else None
     try:
         made = service.prepare()
         accept_pool = 400 * seconds  # more than accept can use in a run, per concurrency
@@ -62,6 +65,9 @@ def main() -> None:
         seed_invitations(made["load_team"], made["load_key_id"], "B", 1, accept_pool * len(CLIENTS))
         team_keys = scratch / "keys.txt"
         team_keys.write_text("\n".join(seed_teams(1_000)))
+        hooked_keys = scratch / "hooked-keys.txt"  # other teams, each with one webhook endpoint
+        hooked = seed_teams(1_000, "W") if receiver else []
+        hooked_keys.write_text("\n".join(hooked))
         validate_tokens = scratch / "validate.txt"
         validate_tokens.write_text("\n".join(tokens("A", random.sample(range(1, 20_001), 10_000))))
         service.start()
@@ -69,22 +75,30 @@ def main() -> None:
         url = service.url
         key_env = {"BENCH_API_KEY": made["load_key"], "BENCH_KEYS": str(team_keys)}
 
+        if receiver:
+            service.add_webhooks(hooked, receiver.url)
         print(f"teamgate serve: {args.workers} processes; warming up ...", flush=True)
         load.run("create", url, 16, warmup, pid, BENCH_TAG="warmup", **key_env)
         load.run("validate", url, 16, warmup, pid, BENCH_TOKENS=str(validate_tokens))
+        outbox.drained(service, receiver, outbox.counts(service, receiver))  # the warm-up's emails, before any create
         scenarios = []
         for n, clients in enumerate(CLIENTS):
             accept_tokens = scratch / f"accept{clients}.txt"
             accept_tokens.write_text("\n".join(tokens("B", range(1 + n * accept_pool, 1 + (n + 1) * accept_pool))))
             scenario_env = {"create": dict(BENCH_TAG=f"c{clients}-{time.time_ns()}", **key_env),
+                            "create+webhook": {"BENCH_TAG": f"w{clients}-{time.time_ns()}",
+                                               "BENCH_KEYS": str(hooked_keys), "BENCH_API_KEY": made["load_key"]},
                             "validate": {"BENCH_TOKENS": str(validate_tokens)}, "list": key_env,
                             "accept": {"BENCH_TOKENS": str(accept_tokens)}}
-            runs = [load.run(name, url, clients, seconds, pid, **scenario_env[name])
-                    for name in SCENARIOS if name in args.only]
-            for run in runs:
-                print(f"  {run.scenario:<8} c={clients:<3} {run.rps:8.0f} req/s  p50 {run.p50_ms:7.2f} ms  "
+            for name in [chosen for chosen in SCENARIOS if chosen in args.only]:
+                before = outbox.counts(service, receiver) if name.startswith("create") else None
+                run = load.run(name, url, clients, seconds, pid, **scenario_env[name])
+                print(f"  {run.scenario:<14} c={clients:<3} {run.rps:8.0f} req/s  p50 {run.p50_ms:7.2f} ms  "
                       f"p99 {run.p99_ms:7.2f} ms  errors {run.non_2xx + run.socket_errors}", flush=True)
-            scenarios.extend(runs)
+                if before is not None:
+                    run.outbox = outbox.drained(service, receiver, before)
+                    print(f"  {'':<14} {report.drained(run.outbox)}", flush=True)
+                scenarios.append(run)
         results["scenarios"] = [report.scenario_row(r, results["ceiling"][r.clients]) for r in scenarios]
         results["rss_mb"] = max(system.rss_mb(p) for p in system.descendants(pid))
         results["argon2_alone_per_s"] = argon2_alone(args.workers, seconds)
@@ -95,6 +109,8 @@ def main() -> None:
             results["scale"] = scale_pass(made, scales, seconds, url, pid, scratch)
     finally:
         service.stop()
+        if receiver:
+            receiver.stop()
         drop(DATABASE)
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     json_path, md_path = report.write(results)

@@ -44,19 +44,20 @@ def seed_invitations(team_id: str, key_id: str, code: str, first: int, last: int
         ANALYZE invitations;"""))
 
 
-def seed_teams(count: int) -> list[str]:
+def seed_teams(count: int, code: str = "T") -> list[str]:
     """`count` teams, each with an admin API key, like the ceiling's 1,000 teams; returns the keys
-    (only their SHA-256 is stored)."""
+    (only their SHA-256 is stored). `code` keeps several such sets apart."""
+    secret = "'tgk_bench-' || i" if code == "T" else f"'tgk_bench-{code}-' || i"
     asyncio.run(_execute(f"""
         INSERT INTO teams (id, name, created_at)
-        SELECT 'team_T' || lpad(upper(to_hex(i)), 25, '0'), 'Bench team ' || i, now()
+        SELECT 'team_{code}' || lpad(upper(to_hex(i)), 25, '0'), 'Bench team {code}' || i, now()
         FROM generate_series(1, {count}) AS i;
         INSERT INTO api_keys (id, team_id, name, role, prefix, secret_hash, created_at)
-        SELECT 'key_T' || lpad(upper(to_hex(i)), 25, '0'), 'team_T' || lpad(upper(to_hex(i)), 25, '0'), 'bench',
-               'admin', 'tgk_benc', sha256(convert_to('tgk_bench-' || i, 'UTF8')), now()
+        SELECT 'key_{code}' || lpad(upper(to_hex(i)), 25, '0'), 'team_{code}' || lpad(upper(to_hex(i)), 25, '0'),
+               'bench', 'admin', 'tgk_benc', sha256(convert_to({secret}, 'UTF8')), now()
         FROM generate_series(1, {count}) AS i;
         ANALYZE teams; ANALYZE api_keys;"""))
-    return [f"tgk_bench-{i}" for i in range(1, count + 1)]
+    return [f"tgk_bench-{i}" if code == "T" else f"tgk_bench-{code}-{i}" for i in range(1, count + 1)]
 
 
 def tokens(code: str, numbers) -> list[str]:

@@ -13,7 +13,9 @@ from pathlib import Path
 from benchmarks import system
 
 LUA = Path(__file__).parent / "lua"
-SCENARIOS = ("create", "validate", "list", "accept")  # each a script in lua/, run in this order
+SCENARIOS = ("create", "create+webhook", "validate", "list", "accept")  # run in this order
+# each scenario's script in lua/: its own, except create with a webhook endpoint in every team (other teams)
+SCRIPTS = {"create+webhook": "create"}
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Result:
     p99_ms: float
     service_cpu_ms: float  # per request
     postgres_cpu_ms: float  # per request
+    outbox: dict | None = None  # the create scenarios: what went out during and after the run (outbox.py)
 
     @property
     def rps(self) -> float:
@@ -47,7 +50,7 @@ def run(scenario: str, url: str, clients: int, seconds: float, service_pid: int,
     before = system.cpu_seconds(service_pids), system.cpu_seconds(system.postgres_pids())
     done = subprocess.run(
         [wrk_path(), "-t", str(threads), "-c", str(clients), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
-         "-s", str(LUA / f"{scenario}.lua"), url],
+         "-s", str(LUA / f"{SCRIPTS.get(scenario, scenario)}.lua"), url],
         capture_output=True, text=True, check=True,
         env={**os.environ, "BENCH_LUA_DIR": str(LUA), "BENCH_THREADS": str(threads), **env})
     after = system.cpu_seconds(service_pids), system.cpu_seconds(system.postgres_pids())

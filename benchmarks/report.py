@@ -18,7 +18,16 @@ def brief(r: Result) -> dict:
 def scenario_row(r: Result, ceiling_tps: float) -> dict:
     return {"scenario": r.scenario, "clients": r.clients, "requests": r.requests, **brief(r),
             "ratio_to_ceiling": round(r.rps / ceiling_tps, 3),
-            "service_cpu_ms": round(r.service_cpu_ms, 2), "postgres_cpu_ms": round(r.postgres_cpu_ms, 2)}
+            "service_cpu_ms": round(r.service_cpu_ms, 2), "postgres_cpu_ms": round(r.postgres_cpu_ms, 2),
+            **({"outbox": r.outbox} if r.outbox else {})}
+
+
+def drained(o: dict) -> str:
+    """A create scenario's outbox (benchmarks/outbox.py) in a sentence."""
+    hooks = (f" and {o['webhooks_in_run']:,} of {o['webhooks']:,} webhooks" if o["webhooks"] else "")
+    return (f"{o['emails_in_run']:,} of {o['emails']:,} emails{hooks} went out during the run, the outbox was "
+            f"empty {o['drained_after_s']} s after it; counting that, {o['service_cpu_ms']:.2f} ms of service and "
+            f"{o['postgres_cpu_ms']:.2f} ms of PostgreSQL CPU per create")
 
 
 def markdown(results: dict) -> str:
@@ -32,6 +41,8 @@ def markdown(results: dict) -> str:
     lines += [f"| {s['scenario']} | {s['clients']} | {s['rps']:,.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | "
               f"{s['ratio_to_ceiling']:.0%} | {s['service_cpu_ms']:.2f} | {s['postgres_cpu_ms']:.2f} | {s['errors']} |"
               for s in results["scenarios"]]
+    lines += [""] + [f"- {s['scenario']} at c={s['clients']}: {drained(s['outbox'])}"
+                     for s in results["scenarios"] if s.get("outbox")]
     accepts = [s for s in results["scenarios"] if s["scenario"] == "accept"]
     best_accept = max((s["rps"] for s in accepts), default=0)
     lines += ["", f"argon2id alone in {results['workers']} processes: {results['argon2_alone_per_s']:.1f} hashes/s; "

@@ -2,10 +2,12 @@
 on PostgreSQL (as the unprivileged service role), rate limits in Redis, metrics, JSON logs, the
 in-process email dispatcher and every check on, at their production settings. One limit is
 raised: every request here comes from one address, so the per-address token limit would refuse
-the benchmark itself; it still counts every request."""
+the benchmark itself; it still counts every request. Webhooks may go to plain http on loopback,
+where the benchmark's receiver listens."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -36,7 +38,9 @@ def environment(port: int, workers: int, scratch: Path) -> dict[str, str]:
             "TEAMGATE_EMAIL_BACKEND": "file", "TEAMGATE_EMAIL_DIR": str(scratch / "mail"),
             "TEAMGATE_RATE_LIMIT_STORAGE": f"redis://127.0.0.1:6379/{REDIS_DB}", "TEAMGATE_LOG_FORMAT": "json",
             # every load comes from one address here; in production it comes from many
-            "TEAMGATE_RATE_LIMIT_TOKEN_USE_PER_IP": "1000000000/hour"}
+            "TEAMGATE_RATE_LIMIT_TOKEN_USE_PER_IP": "1000000000/hour",
+            # "create + webhook" sends to a receiver in the benchmark's own process, on loopback
+            "TEAMGATE_WEBHOOK_ALLOW_HTTP": "true", "TEAMGATE_WEBHOOK_ALLOW_PRIVATE": "true"}
 
 
 class Service:
@@ -67,6 +71,24 @@ class Service:
             key = self.cli("api-keys", "create", "--team", made[f"{name}_team"], "--role", "admin", "--name", "bench")
             made[f"{name}_key"], made[f"{name}_key_id"] = key["key"], key["id"]
         return made
+
+    def add_webhooks(self, keys: list[str], url: str) -> None:
+        """One webhook endpoint (every event) in each team of `keys`, through the API as a product
+        would make it."""
+
+        async def add_all() -> None:
+            gate = asyncio.Semaphore(8)
+            async with httpx.AsyncClient(base_url=self.url, timeout=30) as client:
+
+                async def add(key: str) -> None:
+                    async with gate:
+                        made = await client.post("/api/v1/webhooks", headers={"X-API-Key": key},
+                                                 json={"url": url, "description": "bench"})
+                        made.raise_for_status()
+
+                await asyncio.gather(*(add(key) for key in keys))
+
+        asyncio.run(add_all())
 
     def start(self) -> None:
         self.log = (self.scratch / "serve.log").open("wb")

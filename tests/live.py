@@ -1,15 +1,20 @@
-"""A real `teamgate serve` process for the tests that need one (browsers, logs): a free loopback
-port, its own data directory and mail folder, and everything it prints kept in a file."""
+"""Real `teamgate` processes for the tests that need them: `teamgate serve` (browsers, logs) on a
+free loopback port with its own data directory and mail folder, and `teamgate worker` on the
+test's database (several at once, killed or stopped); everything each prints kept in a file."""
 
 from __future__ import annotations
 
+import asyncio
 import email
+import itertools
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from email import policy
 from pathlib import Path
 
@@ -75,3 +80,42 @@ class Service:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+
+
+class Worker:
+    """`teamgate worker` with `env` (see tests/factories.cli_env): polls often, prints to a file
+    (a pipe nobody reads would stop a worker that logs a lot)."""
+
+    _numbers = itertools.count(1)
+
+    def __init__(self, root: Path, env: dict[str, str], *, batch_size: int = 20, poll_seconds: float = 0.2) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self.output = root / f"worker-{next(self._numbers)}.log"
+        with self.output.open("wb") as out:
+            self.process = subprocess.Popen(
+                [TEAMGATE, "worker", "--batch-size", str(batch_size), "--poll-seconds", str(poll_seconds)],
+                env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def printed(self) -> str:
+        return self.output.read_text(errors="replace")
+
+    def stop(self) -> int:
+        """SIGTERM: it finishes the batch in hand and exits; returns its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    def kill(self) -> None:
+        """SIGKILL: it dies wherever it is, recording nothing more."""
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, seconds: float = 90,
+                     what: str = "the condition") -> None:
+    """Poll `check` until it holds; fail after `seconds` (a bound against hanging, not a timing)."""
+    for _ in range(int(seconds * 10)):
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {seconds} s")

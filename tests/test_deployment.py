@@ -96,7 +96,7 @@ async def test_two_api_processes_and_two_workers_share_one_postgresql_and_one_re
                                            route="/api/v1/team-invitations", status="201") == INVITES
         assert total(after, "teamgate_rate_limit_refusals_total", limit="sign-in-account") - \
             total(before, "teamgate_rate_limit_refusals_total", limit="sign-in-account") == 1
-        assert all(s[("teamgate_outbox_waiting_messages", ())] == 0 for s in after)
+        assert all(s[("teamgate_outbox_waiting_messages", (("kind", "email"),))] == 0 for s in after)
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
 from teamgate.config import Settings, WeakSecretKey
-from teamgate.domain.delivery import OutboxStatus
+from teamgate.domain.delivery import Channel, OutboxStatus
+from teamgate.domain.delivery import channel as channel_of
 from teamgate.domain.emails import normalize_email
 from teamgate.email.senders import make_sender
 from teamgate.logs import configure as configure_logs
@@ -42,7 +43,7 @@ app = typer.Typer(help="teamgate: team invitations you can run yourself.", no_ar
 users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 teams_app = typer.Typer(help="Manage teams.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
-outbox_app = typer.Typer(help="Look at and retry outgoing email.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Look at and retry outgoing email and webhook deliveries.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Manage a team's webhook endpoints.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(teams_app, name="teams")
@@ -308,18 +309,26 @@ OUTBOX_STATUSES = f"{', '.join(_OTHERS)} or {_LAST}."  # queued, sending, sent, 
 
 @outbox_app.command("list")
 def outbox_list(status: Annotated[str | None, typer.Option(help=OUTBOX_STATUSES)] = OutboxStatus.FAILED.value,
+                kind: Annotated[str, typer.Option(help="email, webhook or all.")] = "all",
                 limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100, as_json: JsonFlag = False):
-    """List outbox messages (by default the failed ones), newest first."""
-    rows = in_transaction(lambda db, rt: outbox.page(db, status=status if status != "all" else None, limit=limit))
-    data = [{"id": r.id, "status": r.status, "recipient": r.recipient, "subject": r.subject, "attempts": r.attempts,
-             "lastError": r.last_error, "lastErrorCode": r.last_error_code, "invitationId": r.invitation_id,
+    """List outbox messages (by default the failed ones), newest first: emails, and webhook
+    deliveries (their recipient is the endpoint's id, their subject the event type)."""
+    if kind not in (*Channel, "all"):
+        fail(f"--kind must be email, webhook or all, not {kind!r}", 2)
+    channel = Channel(kind) if kind != "all" else None
+    rows = in_transaction(lambda db, rt: outbox.page(db, status=status if status != "all" else None, limit=limit,
+                                                     channel=channel))
+    data = [{"id": r.id, "kind": channel_of(r.kind), "status": r.status, "recipient": r.recipient,
+             "subject": r.subject, "attempts": r.attempts, "lastError": r.last_error,
+             "lastErrorCode": r.last_error_code, "invitationId": r.invitation_id, "eventId": r.event_id,
              "createdAt": r.created_at.isoformat()}
             for r in rows]
     if as_json:
         typer.echo(json.dumps({"data": data}))
         return
     for d in data:
-        typer.echo(f"{d['id']}  {d['status']:<9} {d['attempts']:>2}x  {d['recipient']}  {d['lastError'] or ''}")
+        what = f"{d['recipient']}  {d['subject']}" if d["kind"] == Channel.WEBHOOK else d["recipient"]
+        typer.echo(f"{d['id']}  {d['kind']:<7} {d['status']:<9} {d['attempts']:>2}x  {what}  {d['lastError'] or ''}")
     if not data:
         typer.echo(f"no {status or ''} messages".replace("  ", " "), err=True)
 

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     rate_limit_account_emails_per_ip: str = "30/hour"
     rate_limit_teams_per_person: str = "20/day"
     rate_limit_setup_per_ip: str = "10/minute"
+    # how long a dispatcher holds the messages it claimed; one that dies holding them leaves them to
+    # another after this (longer than a batch takes to send: SMTP timeouts, webhooks' 10 s)
+    outbox_lease_seconds: float = Field(default=600, gt=0, le=3600)  # the claim (migration 0007) holds at most 1 h
     upkeep_interval_seconds: float = Field(default=60, gt=0)  # expire overdue invitations, purge old rows
     retention_days: float = Field(default=30, gt=0)  # sent emails' rows are kept this long (bodies are erased at once)
     max_pending_invitations: int = Field(default=1000, ge=1)  # outstanding pending invitations per team

@@ -51,9 +51,10 @@ def _rolled_back(session: Session) -> None:
     session.info.pop(COMMITTED, None)
 
 
-def exposition(outbox: tuple[int, float | None, int] | None) -> tuple[bytes, str]:
+def exposition(outbox: dict[str, tuple[int, float | None, int]] | None) -> tuple[bytes, str]:
     """The text format: this process's (or all workers') metrics, plus the outbox figures read
-    from the database just now (None when it could not be read)."""
+    from the database just now, per kind of message (`email`, `webhook`): (waiting, age of the
+    oldest waiting one in seconds, failed). None when they could not be read."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
@@ -61,13 +62,18 @@ def exposition(outbox: tuple[int, float | None, int] | None) -> tuple[bytes, str
         registry = REGISTRY
     body = generate_latest(registry)
     if outbox is not None:
-        waiting, oldest_age, failed = outbox
+        waiting = GaugeMetricFamily("teamgate_outbox_waiting_messages",
+                                    "Outbox messages queued or being sent, by kind (email, webhook)", labels=["kind"])
+        oldest = GaugeMetricFamily("teamgate_outbox_oldest_waiting_age_seconds",
+                                   "Age of the oldest message still waiting, by kind (0 when none)", labels=["kind"])
+        failed = GaugeMetricFamily("teamgate_outbox_failed_messages",
+                                   "Outbox messages that gave up, by kind (resend or retry them)", labels=["kind"])
+        for kind, (count, age, gave_up) in sorted(outbox.items()):
+            waiting.add_metric([kind], count)
+            oldest.add_metric([kind], age or 0)
+            failed.add_metric([kind], gave_up)
         extra = CollectorRegistry()
-        extra.register(_Figures([
-            GaugeMetricFamily("teamgate_outbox_waiting_messages", "Emails queued or being sent", value=waiting),
-            GaugeMetricFamily("teamgate_outbox_oldest_waiting_age_seconds",
-                              "Age of the oldest email still waiting (0 when none)", value=oldest_age or 0),
-            GaugeMetricFamily("teamgate_outbox_failed_messages", "Emails that gave up (resend them)", value=failed)]))
+        extra.register(_Figures([waiting, oldest, failed]))
         body += generate_latest(extra)
     return body, CONTENT_TYPE_LATEST
 

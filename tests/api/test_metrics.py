@@ -1,7 +1,11 @@
 """/metrics: Prometheus' text format; the counters move by exactly what happened, and the outbox
 figures are read from the database at each scrape."""
 
+from sqlalchemy import update
+
+from teamgate.storage.models import OutboxMessage
 from tests.factories import NEW_PERSON, invite, key_headers, make_api_key, make_team, metric_samples
+from tests.webhooks.helpers import endpoint, team_caller
 
 URL = "/api/v1/team-invitations"
 
@@ -46,18 +50,44 @@ async def test_counters_move_by_what_happened(harness, client):
     assert moved(before, after, "teamgate_emails_total", outcome="sent") == 3
 
 
+def outbox(figures: dict, kind: str) -> tuple[float, float, float]:
+    """(waiting, oldest waiting age, failed) of one kind of outbox message."""
+    return tuple(figures[(f"teamgate_outbox_{name}", (("kind", kind),))]
+                 for name in ("waiting_messages", "oldest_waiting_age_seconds", "failed_messages"))
+
+
 async def test_the_outbox_figures_come_from_the_database(harness, client):
     key = await make_api_key(harness.rt, (await make_team(harness.rt)).id)
     await invite(client, key, "ann@example.com")
     harness.clock.advance(minutes=5)
     await invite(client, key, "bob@example.com")
     figures = await scrape(client)
-    assert figures[("teamgate_outbox_waiting_messages", ())] == 2
-    assert figures[("teamgate_outbox_oldest_waiting_age_seconds", ())] == 300
+    assert outbox(figures, "email") == (2, 300, 0)
+    assert outbox(figures, "webhook") == (0, 0, 0)
     await harness.send_mail()
     figures = await scrape(client)
-    assert figures[("teamgate_outbox_waiting_messages", ())] == 0
-    assert figures[("teamgate_outbox_oldest_waiting_age_seconds", ())] == 0
+    assert outbox(figures, "email") == (0, 0, 0)
+
+
+async def test_webhook_deliveries_are_counted_apart_from_email(harness_with):
+    harness = await harness_with(webhook_allow_http=True)  # a private address: refused, nothing is connected
+    caller = await team_caller(harness)
+    await endpoint(caller, "http://10.0.0.1/hook")
+    await invite(caller.client, caller.headers["X-API-Key"], "ann@example.com")  # an email and invitation.created
+    harness.clock.advance(minutes=5)
+    await invite(caller.client, caller.headers["X-API-Key"], "bob@example.com", sendEmail=False)
+    figures = await scrape(caller.client)
+    assert outbox(figures, "email") == (1, 300, 0)
+    assert outbox(figures, "webhook") == (2, 300, 0)
+
+    await harness.send_mail()  # the email goes (invitation.delivered is queued); each delivery fails, to retry
+    figures = await scrape(caller.client)
+    assert outbox(figures, "email") == (0, 0, 0)
+    assert outbox(figures, "webhook") == (3, 300, 0)
+    async with harness.owner() as db:  # the schedule spent
+        await db.execute(update(OutboxMessage).where(OutboxMessage.kind == "webhook").values(status="failed"))
+    assert outbox(await scrape(caller.client), "webhook") == (0, 0, 3)
+    assert outbox(await scrape(caller.client), "email") == (0, 0, 0)
 
 
 async def test_rate_limit_refusals_are_counted_by_limit(harness_with):

@@ -56,8 +56,9 @@ async def test_each_hot_path_runs_its_few_statements_and_no_more(harness, client
     # token lookup, invitation with team and inviter, account exists, mark accepted, lock the team,
     # the new account (scope, insert), membership, audit, the session, and two that could be folded
     # into others: the invitation read back, and its accepted_by written apart; and (issue 14) the
-    # team's webhook endpoints, read once for invitation.accepted and once for membership.created
-    # (a per-transaction memo could save the second; not worth its invalidation rules yet)
-    assert len(accept) == 14, accept
+    # team's webhook endpoints, read once per transaction for both invitation.accepted and
+    # membership.created (storage/repositories/webhooks.enabled)
+    assert len(accept) == 13, accept
+    assert sum("FROM webhook_endpoints" in s for s in create + accept) == 2, create + accept
     assert sum("set_config" in s for s in accept) == 2, accept  # the team's scope, then the new user's: once each
     assert all("SAVEPOINT" not in s and "set_config($" not in s for s in create + validate + listing), create

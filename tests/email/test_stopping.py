@@ -2,16 +2,15 @@
 message in hand, records what it sent and hands the rest back, due at once, for the next one."""
 
 import asyncio
-import signal
-import subprocess
 
 import pytest
 from sqlalchemy import select
 
 from teamgate.storage.models import OutboxMessage
 from tests.email.smtp_server import Inbox, start_server
-from tests.email.test_workers import TEAMGATE, count_messages, queue_invitations
+from tests.email.test_workers import count_messages, queue_invitations
 from tests.factories import cli_env, make_team
+from tests.live import Worker
 
 
 class StopsAfter:
@@ -60,7 +59,7 @@ async def test_a_dispatcher_stopped_mid_batch_records_what_it_sent_and_hands_bac
 
 @pytest.mark.postgres_only
 async def test_sigterm_to_a_worker_in_the_middle_of_a_batch_loses_and_repeats_nothing(harness, settings,
-                                                                                      unused_tcp_port):
+                                                                                      unused_tcp_port, tmp_path):
     inbox = Inbox()
     inbox.delay = 0.05  # a slow server: the batch of 40 takes two seconds
     server = start_server(unused_tcp_port, inbox)
@@ -69,31 +68,25 @@ async def test_sigterm_to_a_worker_in_the_middle_of_a_batch_loses_and_repeats_no
     env = cli_env(settings, TEAMGATE_EMAIL_BACKEND="smtp", TEAMGATE_SMTP_HOST="127.0.0.1",
                   TEAMGATE_SMTP_PORT=str(unused_tcp_port))
 
-    def start_worker():
-        return subprocess.Popen([TEAMGATE, "worker", "--batch-size", "40", "--poll-seconds", "0.2"], env=env,
-                                stderr=subprocess.PIPE, text=True)
-
     try:
-        first = start_worker()
+        first = Worker(tmp_path, env, batch_size=40)
         for _ in range(600):  # bounded: 60 s
             if len(inbox.messages) >= 3:
                 break
             await asyncio.sleep(0.1)
-        first.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=30) == 0, first.stderr.read()
+        assert first.stop() == 0, first.printed()
         delivered_by_first = len(inbox.messages)
         assert 3 <= delivered_by_first < 40  # it stopped in the middle of its one batch
         assert await count_messages(harness, "sent") == delivered_by_first
         assert await count_messages(harness, "queued") == 40 - delivered_by_first  # handed back, not leased
 
-        second = start_worker()
+        second = Worker(tmp_path, env, batch_size=40)
         for _ in range(600):
             if await count_messages(harness, "sent") == 40:
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # it polls again: nothing more may go out
-        second.send_signal(signal.SIGTERM)
-        assert second.wait(timeout=30) == 0
+        assert second.stop() == 0, second.printed()
     finally:
         server.stop()
     assert sorted(inbox.recipients()) == sorted(f"person{i}@example.com" for i in range(40))

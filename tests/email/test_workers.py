@@ -3,11 +3,7 @@ and operators can list and retry failed messages with `teamgate outbox`."""
 
 import asyncio
 import json
-import shutil
-import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -15,21 +11,22 @@ from sqlalchemy import func, select
 from teamgate.services import invitations
 from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.storage.db import unit_of_work
-from teamgate.storage.scope import act_for
 from teamgate.storage.models import OutboxMessage
+from teamgate.storage.scope import act_for
 from tests.email.smtp_server import Inbox, start_server
 from tests.email.test_delivery import FlakySender
 from tests.factories import cli_env, dump_database, invite, key_headers, make_api_key, make_team
+from tests.live import TEAMGATE, Worker, eventually
 
-TEAMGATE = shutil.which("teamgate", path=str(Path(sys.executable).parent)) or "teamgate"
 
-
-async def queue_invitations(rt, team_id: str, count: int) -> list[str]:
-    """`count` invitations with their emails queued, in one transaction; returns their tokens."""
+async def queue_invitations(rt, team_id: str, count: int, *, send_email: bool = True) -> list[str]:
+    """`count` invitations (with their emails queued, unless told not to), in one transaction;
+    returns their tokens."""
     ctx = TeamContext(actor=Actor.system(), team_id=team_id, role=system_owner_role(rt.catalog), is_owner=True)
     async with unit_of_work(rt.sessions) as db:
         await act_for(db, team_id=team_id)
-        return [(await invitations.create(db, rt, ctx, email=f"person{i}@example.com", role="member")).token
+        return [(await invitations.create(db, rt, ctx, email=f"person{i}@example.com", role="member",
+                                          send_email=send_email)).token
                 for i in range(count)]
 
 
@@ -38,30 +35,28 @@ async def count_messages(harness, status: str) -> int:
         return await db.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status))
 
 
+async def _all_sent(harness, count: int) -> bool:
+    return await count_messages(harness, "sent") == count
+
+
 @pytest.mark.postgres_only
-async def test_two_workers_deliver_two_hundred_messages_exactly_once(harness, settings, unused_tcp_port):
+async def test_two_workers_deliver_two_hundred_messages_exactly_once(harness, settings, unused_tcp_port, tmp_path):
     inbox = Inbox()
     server = start_server(unused_tcp_port, inbox)
     team = await make_team(harness.rt)
     tokens = await queue_invitations(harness.rt, team.id, 200)
     env = cli_env(settings, TEAMGATE_EMAIL_BACKEND="smtp", TEAMGATE_SMTP_HOST="127.0.0.1",
                   TEAMGATE_SMTP_PORT=str(unused_tcp_port))
-    workers = [subprocess.Popen([TEAMGATE, "worker", "--batch-size", "5", "--poll-seconds", "0.2"], env=env,
-                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    workers = [Worker(tmp_path, env, batch_size=5) for _ in range(2)]
     try:
-        for _ in range(900):  # bounded: at most 90 s
-            if await count_messages(harness, "sent") == 200:
-                break
-            await asyncio.sleep(0.1)
+        await eventually(lambda: _all_sent(harness, 200), what="200 emails sent")
         await asyncio.sleep(1)  # both workers poll again: nothing more may be sent
     finally:
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        outputs = [worker.communicate(timeout=30)[1] for worker in workers]
+        codes = [worker.stop() for worker in workers]
         server.stop()
 
-    assert [w.returncode for w in workers] == [0, 0], outputs
-    assert all("stopped" in out for out in outputs)
+    assert codes == [0, 0], [w.printed() for w in workers]
+    assert all("stopped" in w.printed() for w in workers)
     assert len(inbox.messages) == 200
     assert sorted(inbox.recipients()) == sorted(f"person{i}@example.com" for i in range(200))
     dump = await dump_database(harness)

@@ -1,6 +1,8 @@
 """A real HTTP receiver on loopback for webhook tests: it records every request it gets and
 answers with the statuses it is told (200 once they run out), a redirect where asked, and the
-body it is given. `in_thread` runs one beside synchronous code (the browser tests)."""
+body it is given. It can also hold the first requests open without answering, until their sender
+goes away (a sender killed in the middle of a delivery). `in_thread` runs one beside synchronous
+code (the browser tests)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 
 @dataclass
@@ -16,6 +19,7 @@ class Hit:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))  # when it arrived
 
 
 @dataclass
@@ -23,9 +27,11 @@ class Receiver:
     answers: list[int] = field(default_factory=list)  # statuses to answer, in order; then 200
     location: str | None = None  # the Location of a 3xx answer
     body: bytes = b"ok"  # what every answer says
+    hold: int = 0  # this many first requests are never answered: held open until the sender goes away
     hits: list[Hit] = field(default_factory=list)
     port: int = 0
     _server: asyncio.Server | None = None
+    _held: list[asyncio.StreamWriter] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -37,6 +43,8 @@ class Receiver:
         return self
 
     async def stop(self) -> None:
+        for writer in self._held:  # lets the held handlers end
+            writer.close()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -49,6 +57,11 @@ class Receiver:
             headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if line)}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             self.hits.append(Hit(path, headers, body))
+            if self.hold > 0:
+                self.hold -= 1
+                self._held.append(writer)
+                await reader.read()  # no answer: returns once the sender (or stop()) closes the connection
+                return
             status = self.answers.pop(0) if self.answers else 200
             extra = f"Location: {self.location}\r\n" if self.location and 300 <= status < 400 else ""
             reply = f"HTTP/1.1 {status} X\r\n{extra}Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n"

@@ -4,6 +4,7 @@ real receiver with verified signatures: each with the object as the API shows it
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
@@ -16,12 +17,14 @@ from tests.factories import (
     PASSWORD,
     Person,
     add_member,
+    cli_env,
     key_headers,
     mailed_token,
     make_api_key,
     make_team,
     sign_in,
 )
+from tests.live import TEAMGATE
 from tests.recovery_helpers import ask_reset, confirm_reset, mailed_tokens
 from tests.web.test_console_sends_at_once import csrf_of
 from tests.webhooks.helpers import Caller, endpoint, make_due, team_caller
@@ -179,9 +182,14 @@ class TestMembershipEvents:
         assert transferred.status_code == 200, transferred.text
 
         got = await events(local, receiver, secret)
-        assert types(got) == ["membership.deleted", "membership.updated", "team.ownership_transferred"]
-        assert one(got, "membership.updated")["data"] == changed.json()
-        assert one(got, "membership.updated")["actor"]["type"] == "api_key"
+        assert types(got) == ["membership.deleted", "membership.updated", "membership.updated",
+                              "team.ownership_transferred"]
+        updated = {e["data"]["userId"]: e for e in got if e["type"] == "membership.updated"}
+        assert updated[gus.id]["data"] == changed.json()
+        assert updated[gus.id]["actor"]["type"] == "api_key"
+        [former] = [m for m in (await caller.get("/team-members")).json()["data"] if m["userId"] == team_owner["userId"]]
+        assert updated[team_owner["userId"]]["data"] == former and former["role"] == "admin"  # the next role down
+        assert updated[team_owner["userId"]]["actor"] == {"type": "user", "id": team_owner["userId"]}
         deleted = one(got, "membership.deleted")["data"]
         assert deleted["userId"] == hal.id and deleted["email"] == "hal@example.com" and deleted["role"] == "member"
         assert one(got, "team.ownership_transferred")["data"] == transferred.json()
@@ -232,3 +240,82 @@ class TestTakeover:
         revoked = one(await events(local, receiver, secret), "invitation.revoked")
         assert revoked["data"] == await shown(caller, accomplice["id"]) and revoked["data"]["status"] == "revoked"
         no_token_in(receiver, leaked["token"], accomplice["token"], token)
+
+
+class TestCommandLine:
+    async def test_teamgate_invite_emits_created_with_the_member_it_acts_as(self, local, receivers, settings):
+        caller, receiver, secret = await started(local, receivers)
+        admin = await add_member(local.rt, caller.team_id, "ada@example.com", role="admin")
+        [owner] = [m for m in (await caller.get("/team-members")).json()["data"] if m["isOwner"]]
+
+        def invite_from_the_command_line(email: str, *options: str) -> str:
+            done = subprocess.run([TEAMGATE, "invite", "--team", caller.team_id, "--email", email, "--role", "member",
+                                   "--json", *options], env=cli_env(settings), capture_output=True, text=True,
+                                  timeout=60)
+            assert done.returncode == 0, done.stderr
+            return json.loads(done.stdout)["id"]
+
+        by_owner = invite_from_the_command_line("cli@example.com")  # as the team's owner, by default
+        by_admin = invite_from_the_command_line("cli2@example.com", "--as", "ada@example.com", "--no-email")
+
+        got = await events(local, receiver, secret)
+        assert types(got) == ["invitation.created", "invitation.created", "invitation.delivered"]
+        created = {e["data"]["id"]: e for e in got if e["type"] == "invitation.created"}
+        assert created[by_owner]["actor"] == {"type": "user", "id": owner["userId"]}
+        assert created[by_admin]["actor"] == {"type": "user", "id": admin.id}
+        assert created[by_admin]["data"] == await shown(caller, by_admin)
+        assert created[by_owner]["data"]["delivery"]["status"] == "queued"
+
+
+class TestResendingAnExpiredInvitation:
+    async def test_the_upkeep_emits_expired_then_the_resend_emits_resent(self, local, receivers):
+        local.clock.advance(days=-3)  # on PostgreSQL the database's clock bounds what is overdue: start in the past
+        caller, receiver, secret = await started(local, receivers)
+        old = (await caller.post(URL, json={"email": "jo@example.com", "role": "member", "sendEmail": False,
+                                            "expiresInDays": 1})).json()
+        local.clock.advance(days=2)
+        await local.dispatcher.upkeep()
+        resent = await caller.post(f"{URL}/{old['id']}/resend", json={"sendEmail": False})
+        assert resent.status_code == 200, resent.text
+
+        got = await events(local, receiver, secret)
+        assert types(got) == ["invitation.created", "invitation.expired", "invitation.resent"]
+        assert one(got, "invitation.expired")["data"]["status"] == "expired"
+        assert "actor" not in one(got, "invitation.expired")  # the upkeep: no one acted
+        assert one(got, "invitation.resent")["data"] == issued_as_shown(resent.json())
+        assert one(got, "invitation.resent")["data"]["status"] == "pending"
+
+    async def test_a_newer_overdue_invitation_for_the_address_is_expired_with_an_event_and_an_audit_record(
+            self, local, receivers):
+        local.clock.advance(days=-3)
+        caller, receiver, secret = await started(local, receivers)
+        old = (await caller.post(URL, json={"email": "kim@example.com", "role": "member", "sendEmail": False,
+                                            "expiresInDays": 1})).json()
+        local.clock.advance(days=2)
+        newer = (await caller.post(URL, json={"email": "kim@example.com", "role": "member", "sendEmail": False,
+                                              "expiresInDays": 1})).json()  # the old one is expired on the spot
+        local.clock.advance(days=1, minutes=1)  # the newer one is overdue too, not yet marked
+        resent = await caller.post(f"{URL}/{old['id']}/resend", json={"sendEmail": False})
+        assert resent.status_code == 200, resent.text
+
+        got = await events(local, receiver, secret)
+        assert types(got) == ["invitation.created", "invitation.created", "invitation.expired",
+                              "invitation.expired", "invitation.resent"]
+        expired = {e["data"]["id"]: e for e in got if e["type"] == "invitation.expired"}
+        assert set(expired) == {old["id"], newer["id"]}
+        assert expired[newer["id"]]["data"] == await shown(caller, newer["id"])
+        assert expired[newer["id"]]["actor"]["type"] == "api_key"  # whoever resent
+        audit = (await caller.get("/audit-events?action=invitation.expired")).json()["data"]
+        assert sorted(e["target"]["id"] for e in audit) == sorted([old["id"], newer["id"]])
+
+    async def test_an_overdue_invitation_resent_before_the_upkeep_marks_it_emits_resent_alone(self, local, receivers):
+        caller, receiver, secret = await started(local, receivers)
+        old = (await caller.post(URL, json={"email": "lu@example.com", "role": "member", "sendEmail": False,
+                                            "expiresInDays": 1})).json()
+        local.clock.advance(days=1, minutes=1)  # overdue; no expiry was recorded, so none is reported
+        resent = await caller.post(f"{URL}/{old['id']}/resend", json={"sendEmail": False})
+        assert resent.status_code == 200, resent.text
+
+        got = await events(local, receiver, secret)
+        assert types(got) == ["invitation.created", "invitation.resent"]
+        assert one(got, "invitation.resent")["data"]["status"] == "pending"

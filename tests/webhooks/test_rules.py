@@ -11,6 +11,7 @@ import pytest
 from teamgate.domain import webhooks as rules
 from teamgate.email.senders import MemorySender
 from teamgate.services import webhooks
+from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.services.dispatcher import Dispatcher
 from teamgate.services.webhook_delivery import outcome
 from teamgate.storage.db import unit_of_work
@@ -120,3 +121,27 @@ class TestWhatPeopleAreShown:
         assert not rules.previous_secret_live(None, NOW)
         assert rules.previous_secret_live(ends, ends - timedelta(seconds=1))
         assert not rules.previous_secret_live(ends, ends)
+
+
+class TestEndpointsReadOncePerTransaction:
+    async def test_an_endpoint_added_enabled_or_disabled_in_the_transaction_is_seen_by_the_next_event(self, harness):
+        caller = await team_caller(harness)
+        ctx = TeamContext(actor=Actor.system(), team_id=caller.team_id, role=system_owner_role(harness.rt.catalog),
+                          is_owner=True)
+
+        async def emitted(db) -> int:
+            return len(await webhooks.emit(db, harness.rt, team_id=caller.team_id, type="membership.created", data={}))
+
+        async with unit_of_work(harness.rt.sessions) as db:
+            assert await emitted(db) == 0  # none yet: remembered for this transaction
+            made = await webhooks.create(db, harness.rt, ctx, url="https://hooks.example.com/a")
+            assert await emitted(db) == 1
+            await webhooks.update(db, harness.rt, ctx, made.endpoint.id, enabled=False)
+            assert await emitted(db) == 0
+            await webhooks.update(db, harness.rt, ctx, made.endpoint.id, enabled=True)
+            await webhooks.create(db, harness.rt, ctx, url="https://hooks.example.com/b")
+            assert await emitted(db) == 2
+            await webhooks.delete(db, harness.rt, ctx, made.endpoint.id)
+            assert await emitted(db) == 1
+        async with unit_of_work(harness.rt.sessions) as db:  # a new transaction reads them afresh
+            assert await emitted(db) == 1

@@ -37,6 +37,21 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class Channel(StrEnum):
+    """What an outbox message is, to operators and /metrics: an email of any kind (invitation,
+    resend, account mail), or a webhook delivery (DESIGN 11), which share the outbox."""
+
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+WEBHOOK_KIND = "webhook"  # the `kind` of a webhook delivery; every other kind is an email
+
+
+def channel(kind: str) -> Channel:
+    return Channel.WEBHOOK if kind == WEBHOOK_KIND else Channel.EMAIL
+
+
 # due to be (re)claimed: queued, or sending under a lease that may have run out; "waiting" to operators
 WAITING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
 # finished, body erased: what the upkeep job purges after the retention period

@@ -77,12 +77,12 @@ class Claimed:
 
 class Dispatcher:
     def __init__(self, rt: Runtime, sender: Sender, *, batch_size: int = 20, poll_seconds: float = 5.0,
-                 lease: timedelta = timedelta(minutes=10)) -> None:
+                 lease: timedelta | None = None) -> None:
         self.rt = rt
         self.sender = sender
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
-        self.lease = lease
+        self.lease = lease or timedelta(seconds=rt.settings.outbox_lease_seconds)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None

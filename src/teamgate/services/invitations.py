@@ -231,7 +231,9 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
         if other is not None and other.id != invitation.id:
             if not rules.is_overdue(other.status, other.expires_at, now):
                 raise errors.InvitationPending("A newer invitation for this email is pending.", invitationId=other.id)
-            other.status = rules.expire().status
+            other.status = rules.expire().status  # as create does: audited, and the event sent
+            audit.record(db, rt, ctx.actor, "invitation.expired", team_id=ctx.team_id, target_type="invitation",
+                         target_id=other.id)
             await events.invitation(db, rt, "invitation.expired", other, ctx.actor)
             await db.flush()
         await _check_pending_cap(db, rt, team.id)

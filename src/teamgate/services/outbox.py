@@ -1,5 +1,6 @@
 """The outbox: putting a message in it, in the caller's transaction, with its body sealed;
-dropping the queued messages whose link died; and what operators see and retry.
+dropping the queued messages whose link died; and what operators see and retry (emails and
+webhook deliveries, which services/webhooks.py puts in the same outbox).
 
 A message added wakes the process's dispatchers once its transaction commits (not before: they
 would not see the row yet), whichever boundary commits it: a request, a CLI command, upkeep."""
@@ -47,8 +48,11 @@ class RetryResult:
     skipped: dict[str, str]  # message id -> why it was not retried
 
 
-async def page(db: AsyncSession, *, status: str | None, limit: int = 100) -> list[OutboxMessage]:
-    return await repo.by_status(db, status, limit=limit)
+async def page(db: AsyncSession, *, status: str | None, limit: int = 100,
+               channel: delivery.Channel | None = None) -> list[OutboxMessage]:
+    """What operators see (`teamgate outbox list`): every team's messages, emails and webhook
+    deliveries alike unless `channel` picks one."""
+    return await repo.by_status(db, status, limit=limit, channel=channel)
 
 
 async def retry(db: AsyncSession, rt: Runtime, actor: Actor, *, ids: list[str] | None = None) -> RetryResult:
@@ -70,8 +74,12 @@ async def retry(db: AsyncSession, rt: Runtime, actor: Actor, *, ids: list[str] |
         _apply(row, delivery.retried(now))
         if invitation is not None:
             _apply(invitation, delivery.delivery_retried())
-        audit.record(db, rt, actor, "email.retried", team_id=row.team_id, target_type="outbox_message",
-                     target_id=row.id, invitationId=row.invitation_id)
+        if delivery.channel(row.kind) is delivery.Channel.WEBHOOK:  # as services/webhooks.retry_delivery records it
+            audit.record(db, rt, actor, "webhook.delivery_retried", team_id=row.team_id, target_type="webhook",
+                         target_id=row.webhook_endpoint_id, deliveryId=row.id)
+        else:
+            audit.record(db, rt, actor, "email.retried", team_id=row.team_id, target_type="outbox_message",
+                         target_id=row.id, invitationId=row.invitation_id)
         result.retried.append(row.id)
     return result
 

@@ -135,6 +135,9 @@ async def transfer_ownership(db: AsyncSession, rt: Runtime, ctx: TeamContext,
         await db.flush()  # the one-owner index must see the old owner go before the new one arrives
         await api_keys.creator_demoted(db, rt, ctx.actor, team_id=ctx.team_id, user_id=old_owner.user_id,
                                        role=successor)
+        # the former owner's new role is a change of its own (team.ownership_transferred shows the new owner)
+        _, old_user = await _target(db, ctx, old_owner.user_id)
+        await events.member(db, rt, "membership.updated", old_owner, old_user, ctx.actor)
     new_owner.is_owner, new_owner.role = True, rt.catalog.creator_role.name
     audit.record(db, rt, ctx.actor, "team.ownership_transferred", team_id=ctx.team_id, target_type="user",
                  target_id=user_id, previousOwner=old_owner.user_id if old_owner else None)

@@ -124,6 +124,7 @@ def _follow(db: AsyncSession, rt: Runtime, endpoint: WebhookEndpoint, result: Re
     endpoint.failing_since = rules.failing_since_after_failure(endpoint.failing_since, now)
     if endpoint.disabled_at is None and rules.should_disable(endpoint.failing_since, now):
         endpoint.disabled_at = now
+        repo.forget(db)
         audit.record(db, rt, Actor.system(), "webhook.disabled", team_id=endpoint.team_id, target_type="webhook",
                      target_id=endpoint.id, failingSince=endpoint.failing_since.isoformat())
         log.warning("webhook.disabled", extra={"webhook_id": endpoint.id})

@@ -28,7 +28,7 @@ from teamgate.storage.repositories import webhooks as repo
 from teamgate.storage.scope import act_for
 from teamgate.webhooks.signing import new_secret
 
-KIND = "webhook"  # the outbox message kind
+KIND = delivery.WEBHOOK_KIND  # the outbox message kind
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ async def update(db: AsyncSession, rt: Runtime, ctx: TeamContext, endpoint_id: s
         changes["enabled"] = enabled
         # enabled again: its failures start over, or it would be disabled again at the next one
         endpoint.disabled_at, endpoint.failing_since = (None, None) if enabled else (rt.clock.now(), None)
+        repo.forget(db)
     audit.record(db, rt, ctx.actor, "webhook.updated", team_id=ctx.team_id, target_type="webhook",
                  target_id=endpoint.id, **changes)
     await db.flush()
@@ -158,7 +159,7 @@ async def emit(db: AsyncSession, rt: Runtime, *, team_id: str, type: str, data: 
     if type not in rules.EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {type!r}")
     await act_for(db, team_id=team_id)
-    endpoints = [e for e in await repo.enabled(db, team_id) if rules.wants(e.events, type)]
+    endpoints = [e for e in await repo.enabled(db, team_id) if e.disabled_at is None and rules.wants(e.events, type)]
     if not endpoints:
         return []
     body, event_id = _body(rt, type, data, actor), new_id("evt")

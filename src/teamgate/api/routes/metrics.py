@@ -17,8 +17,10 @@ async def prometheus_metrics(request: Request) -> Response:
     rt = request.app.state.rt
     try:  # its own transaction, not the request's: a database that is down must not fail the answer
         async with unit_of_work(rt.sessions) as db:
-            waiting, oldest, failed = await upkeep_repo.outbox_figures(db)
-        outbox = (waiting, (rt.clock.now() - oldest).total_seconds() if oldest else None, failed)
+            figures = await upkeep_repo.outbox_figures(db)
+        now = rt.clock.now()
+        outbox = {kind.value: (f.waiting, (now - f.oldest).total_seconds() if f.oldest else None, f.failed)
+                  for kind, f in figures.items()}
     except Exception:  # noqa: BLE001 - the database is down: still report what this process knows
         outbox = None
     body, content_type = metrics.exposition(outbox)

@@ -90,11 +90,17 @@ async def mirror_delivery(db: AsyncSession, invitation_id: str, **values) -> Non
                      .execution_options(synchronize_session=False))
 
 
-async def by_status(db: AsyncSession, status: str | None, *, limit: int, after_id: str | None = None
-                    ) -> list[OutboxMessage]:
+async def by_status(db: AsyncSession, status: str | None, *, limit: int, after_id: str | None = None,
+                    channel: delivery.Channel | None = None) -> list[OutboxMessage]:
+    """Newest first; all statuses when `status` is None, emails or webhook deliveries alone when
+    `channel` says which."""
     query = select(OutboxMessage)
     if status:
         query = query.where(OutboxMessage.status == status)
+    if channel is delivery.Channel.WEBHOOK:
+        query = query.where(OutboxMessage.kind == delivery.WEBHOOK_KIND)
+    elif channel is delivery.Channel.EMAIL:
+        query = query.where(OutboxMessage.kind != delivery.WEBHOOK_KIND)
     if after_id:
         query = query.where(OutboxMessage.id < after_id)
     return list(await db.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))

@@ -3,13 +3,14 @@ in a definer function (migration 0004); on SQLite they are plain queries."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import case, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.domain import delivery
-from teamgate.domain.delivery import OutboxStatus
+from teamgate.domain.delivery import WEBHOOK_KIND, Channel, OutboxStatus
 from teamgate.domain.invitation import PENDING
 from teamgate.storage.db import rowcount
 from teamgate.storage.models import Invitation, OutboxMessage, Session
@@ -42,12 +43,24 @@ async def purge(db: AsyncSession, *, outbox_before: datetime, sessions_before: d
     return rowcount(outbox), rowcount(sessions)
 
 
-async def outbox_figures(db: AsyncSession) -> tuple[int, datetime | None, int]:
-    """(messages waiting, when the oldest waiting one was made, messages failed)."""
+@dataclass(frozen=True)
+class Figures:
+    waiting: int  # queued or being sent
+    oldest: datetime | None  # when the oldest waiting one was made
+    failed: int
+
+
+async def outbox_figures(db: AsyncSession) -> dict[Channel, Figures]:
+    """The outbox's figures for email and for webhooks apart (each present, zero when empty)."""
     if enforced(db):
-        row = (await db.execute(text("SELECT waiting, oldest, failed FROM teamgate_outbox_figures()"))).one()
+        rows = (await db.execute(text("SELECT kind, waiting, oldest, failed FROM teamgate_outbox_figures()"))).all()
     else:
+        kind = case((OutboxMessage.kind == WEBHOOK_KIND, Channel.WEBHOOK.value), else_=Channel.EMAIL.value)
         waiting = OutboxMessage.status.in_(delivery.WAITING)
-        row = (await db.execute(select(func.count().filter(waiting), func.min(OutboxMessage.created_at).filter(waiting),
-                                       func.count().filter(OutboxMessage.status == OutboxStatus.FAILED)))).one()
-    return row[0], row[1], row[2]
+        failed = OutboxMessage.status == OutboxStatus.FAILED
+        rows = (await db.execute(select(kind, func.count().filter(waiting),
+                                        func.min(OutboxMessage.created_at).filter(waiting), func.count().filter(failed))
+                                 .group_by(kind))).all()
+    found = {Channel(row[0]): Figures(row[1], row[2], row[3]) for row in rows}
+    return {c: found.get(c, Figures(0, None, 0)) for c in Channel}
+

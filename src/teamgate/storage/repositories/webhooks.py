@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from teamgate.storage.models import OutboxMessage, WebhookEndpoint
+
+# team id -> its enabled endpoints, read once per transaction (see `enabled`)
+_ENABLED = "teamgate.enabled_webhook_endpoints"
 
 
 def add(db: AsyncSession, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     db.add(endpoint)
+    forget(db)
     return endpoint
 
 
@@ -26,12 +31,31 @@ async def page(db: AsyncSession, team_id: str, *, limit: int, after_id: str | No
 
 
 async def enabled(db: AsyncSession, team_id: str) -> list[WebhookEndpoint]:
-    return list(await db.scalars(select(WebhookEndpoint).where(
-        WebhookEndpoint.team_id == team_id, WebhookEndpoint.disabled_at.is_(None)).order_by(WebhookEndpoint.id)))
+    """The team's enabled endpoints, read once per transaction: a change that emits two events
+    (an accept: invitation.accepted, then membership.created) asks the database once, and both
+    events go to the same endpoints. Adding or removing an endpoint here, or `forget`, reads
+    them again; the rows themselves are the session's, so other changes to them show at once."""
+    memo: dict[str, list[WebhookEndpoint]] = db.info.setdefault(_ENABLED, {})
+    if team_id not in memo:
+        memo[team_id] = list(await db.scalars(select(WebhookEndpoint).where(
+            WebhookEndpoint.team_id == team_id, WebhookEndpoint.disabled_at.is_(None)).order_by(WebhookEndpoint.id)))
+    return memo[team_id]
+
+
+def forget(db: AsyncSession) -> None:
+    """An endpoint was enabled, disabled, added or removed in this transaction: read them again."""
+    db.info.pop(_ENABLED, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_ended(session: Session) -> None:
+    session.info.pop(_ENABLED, None)
 
 
 async def remove(db: AsyncSession, endpoint: WebhookEndpoint) -> None:
     await db.delete(endpoint)
+    forget(db)
 
 
 async def deliveries(db: AsyncSession, team_id: str, endpoint_id: str, *, limit: int,
