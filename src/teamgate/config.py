@@ -93,9 +93,12 @@ class Settings(BaseSettings):
     rate_limit_account_emails_per_ip: str = "30/hour"
     rate_limit_teams_per_person: str = "20/day"
     rate_limit_setup_per_ip: str = "10/minute"
+    rate_limit_renewal_requests_per_invitation: str = "1/day"  # "ask for a new link" on an expired invitation
     upkeep_interval_seconds: float = Field(default=60, gt=0)  # expire overdue invitations, purge old rows
     retention_days: float = Field(default=30, gt=0)  # sent emails' rows are kept this long (bodies are erased at once)
     max_pending_invitations: int = Field(default=1000, ge=1)  # outstanding pending invitations per team
+    # one reminder email this long before a pending invitation expires (DESIGN 14); 0: none
+    reminder_before_expiry_hours: float = Field(default=48, ge=0, le=30 * 24)
     # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client.
     trusted_proxies: Annotated[list[str], NoDecode] = []
     invite_existing_users: bool = True
