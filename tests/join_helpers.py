@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import func, select
 
 from teamgate.storage.models import JoinLink, Membership, User
-from tests.factories import key_headers, make_api_key, make_team
+from tests.factories import Person, key_headers, make_api_key, make_team
 from tests.recovery_helpers import VERIFY_LINK, mailed_tokens
 
 LINKS = "/api/v1/join-links"
@@ -23,10 +23,16 @@ def newcomer(email: str, first_name: str = "New", last_name: str = "Person") -> 
 
 @dataclass
 class Admin:
+    """A team, its owner, and a client with an admin key of it."""
+
     team_id: str
-    owner_id: str
+    owner: Person
     client: httpx.AsyncClient
     headers: dict[str, str]
+
+    @property
+    def owner_id(self) -> str:
+        return self.owner.id
 
     async def link(self, role: str = "member", **fields) -> dict:
         response = await self.client.post(LINKS, headers=self.headers, json={"role": role, **fields})
@@ -50,7 +56,7 @@ async def team_admin(harness, *, seat_limit: int | None = None, owner_email: str
                      name: str = "Acme") -> Admin:
     team = await make_team(harness.rt, owner_email, name=name, seat_limit=seat_limit)
     key = await make_api_key(harness.rt, team.id)
-    return Admin(team.id, team.owner.id, harness.client(), key_headers(key))
+    return Admin(team.id, team.owner, harness.client(), key_headers(key))
 
 
 async def use(client: httpx.AsyncClient, token: str, **body) -> httpx.Response:

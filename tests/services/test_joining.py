@@ -16,7 +16,7 @@ from teamgate.storage.models import AuditEvent, JoinRequest, Team, User
 from teamgate.storage.scope import act_for
 from tests.factories import DIRECTOR_ROLES, add_member, invite, make_team
 from tests.join_helpers import newcomer, team_admin, use
-from tests.recovery_helpers import reset_token, confirm_reset
+from tests.recovery_helpers import confirm_reset, reset_token
 from tests.services.test_role_rules import act
 
 

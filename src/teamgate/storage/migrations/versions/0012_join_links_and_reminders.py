@@ -7,7 +7,8 @@ like those of 0003 and 0004, clamped like those of 0007:
 
 - `teamgate_join_link_by_token(hash)`: the link's id and team id (a 256-bit token finds one link);
 - `teamgate_invitations_to_remind(now, window_seconds, limit)`: ids and team ids of the pending
-  invitations whose reminder is due by the database's clock, locked (skipping those another
+  invitations whose reminder is due, by the caller's clock or the database's, whichever is
+  earlier (a caller's clock running ahead cannot send reminders early), locked (skipping those another
   worker holds) until the caller's transaction ends; the caller reminds each within its team's
   walls with a conditional update, so each lifetime gets one reminder however many workers run.
 
@@ -51,7 +52,7 @@ DEFINERS = {
         f"""SELECT id, team_id FROM public.invitations
            WHERE status = 'pending' AND last_sent_at IS NOT NULL
              AND (reminded_at IS NULL OR reminded_at < last_sent_at)
-             AND expires_at > greatest(p_now, now())
+             AND expires_at > least(p_now, now())
              AND expires_at <= least(p_now, now()) + make_interval(secs => {WINDOW})
              AND lifetime_seconds > {WINDOW}
            ORDER BY expires_at LIMIT {_clamp('p_limit', REMIND_MAX)} FOR UPDATE SKIP LOCKED"""),
