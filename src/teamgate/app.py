@@ -18,6 +18,8 @@ from teamgate.api.routes import (
     health,
     invitation_links,
     invitations,
+    join_links,
+    join_requests,
     metrics,
     oidc_clients,
     recovery,
@@ -68,7 +70,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.oidc = Provider(settings.base_url)  # the OpenID Connect provider: TEAMGATE_BASE_URL is its issuer
     errors.install(app, error_page=problem_page)
     for router in (auth.router, recovery.router, self_service.router, teams.router, tasks.router, api_keys.router,
-                   audit.router, invitation_links.router, invitations.router, webhooks.router, oidc_clients.router):
+                   audit.router, invitation_links.router, invitations.router, join_links.public, join_links.router,
+                   join_requests.router, webhooks.router, oidc_clients.router):
         app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES)
     app.include_router(health.router)
     app.include_router(metrics.router)

@@ -96,9 +96,12 @@ class Settings(BaseSettings):
     # how long a dispatcher holds the messages it claimed; one that dies holding them leaves them to
     # another after this (longer than a batch takes to send: SMTP timeouts, webhooks' 10 s)
     outbox_lease_seconds: float = Field(default=600, gt=0, le=3600)  # the claim (migration 0007) holds at most 1 h
+    rate_limit_renewal_requests_per_invitation: str = "1/day"  # "ask for a new link" on an expired invitation
     upkeep_interval_seconds: float = Field(default=60, gt=0)  # expire overdue invitations, purge old rows
     retention_days: float = Field(default=30, gt=0)  # sent emails' rows are kept this long (bodies are erased at once)
     max_pending_invitations: int = Field(default=1000, ge=1)  # outstanding pending invitations per team
+    # one reminder email this long before a pending invitation expires (DESIGN 14); 0: none
+    reminder_before_expiry_hours: float = Field(default=48, ge=0, le=30 * 24)
     # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client.
     trusted_proxies: Annotated[list[str], NoDecode] = []
     invite_existing_users: bool = True

@@ -146,6 +146,33 @@ class DeliveryNotFailed(TeamgateError):
     title = "Only a failed delivery can be retried"
 
 
+class JoinLinkNotFound(TeamgateError):
+    code = "join_link_not_found"
+    title = "Unknown join link"
+
+
+class JoinLinkExpired(TeamgateError):
+    """A join link that was deleted, has expired or is used up (410: it worked once, it will not again)."""
+
+    code = "join_link_expired"
+    title = "Join link expired"
+
+
+class EmailDomainNotAllowed(TeamgateError):
+    code = "email_domain_not_allowed"
+    title = "Email domain not allowed"
+
+
+class JoinRequestPending(TeamgateError):
+    code = "join_request_pending"
+    title = "A join request is already waiting"
+
+
+class JoinRequestNotPending(TeamgateError):
+    code = "join_request_not_pending"
+    title = "Join request is not pending"
+
+
 class ValidationFailed(TeamgateError):
     code = "validation_error"
     title = "Validation failed"

@@ -36,6 +36,7 @@ class RateLimits:
         self._account_emails_per_address = parse(settings.rate_limit_account_emails_per_address)
         self._account_emails_per_ip = parse(settings.rate_limit_account_emails_per_ip)
         self._setup_per_ip = parse(settings.rate_limit_setup_per_ip)
+        self._renewals_per_invitation = parse(settings.rate_limit_renewal_requests_per_invitation)
 
     async def sign_in(self, ip: str | None, email_normalized: str) -> None:
         """Password guessing: per address (slows a spray) and per account (stops a focused guess)."""
@@ -86,6 +87,10 @@ class RateLimits:
         """The first-owner setup link: each try hashes a password, and the link is worth the whole
         installation, so a client gets few tries a minute."""
         await self._hit(self._setup_per_ip, "setup-ip", ip or "-")
+
+    async def renewal_request(self, invitation_id: str) -> None:
+        """"Ask for a new link" on an expired invitation emails its inviter: so often, and no more."""
+        await self._hit(self._renewals_per_invitation, "renewal-request", invitation_id)
 
     async def _hit(self, limit: RateLimitItem, *key: str) -> None:
         if await self._limiter.hit(limit, *key):

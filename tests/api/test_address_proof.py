@@ -142,7 +142,8 @@ async def test_the_mailbox_owner_takes_a_squatted_account_over_with_a_mail_token
     assert (await harness.client().get("/api/v1/team", headers=key_headers(backdoor))).status_code == 401
     actions = await audit_actions(harness)
     assert ("account.reclaimed", {"via": "invitation", "sessionsEnded": 1, "apiKeysRevoked": 1,
-                                  "invitationsRevoked": 0, "oauthGrantsRevoked": 0}) in actions
+                                  "invitationsRevoked": 0, "oauthGrantsRevoked": 0,
+                                  "joinRequestsDenied": 0}) in actions
     assert any(a == "api_key.revoked" and d.get("reason") == "account_reclaimed" for a, d in actions)
 
 
@@ -315,7 +316,8 @@ async def test_a_password_reset_reclaims_a_squatted_account_and_revokes_what_the
     assert (await me(squatter)).status_code == 401
     assert (await harness.client().get("/api/v1/team", headers=key_headers(backdoor))).status_code == 401
     assert ("account.reclaimed", {"via": "password_reset", "sessionsEnded": 1, "apiKeysRevoked": 1,
-                                  "invitationsRevoked": 0, "oauthGrantsRevoked": 0}) in await audit_actions(harness)
+                                  "invitationsRevoked": 0, "oauthGrantsRevoked": 0,
+                                  "joinRequestsDenied": 0}) in await audit_actions(harness)
 
 
 async def test_a_key_of_another_team_whose_last_use_is_due_can_still_validate_a_link(harness):

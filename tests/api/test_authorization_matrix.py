@@ -231,6 +231,23 @@ async def fresh_oidc_client(world: World) -> str:
     return issued.client.id
 
 
+async def fresh_join_link(world: World) -> str:
+    response = await world.setup.post(f"{API}/join-links", json={"role": "member"})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+async def fresh_join_request(world: World) -> str:
+    """A new person who used a link that asks for approval, waiting in our team's queue."""
+    link = await world.setup.post(f"{API}/join-links", json={"role": "member", "requiresApproval": True})
+    assert link.status_code == 201, link.text
+    asked = await world.harness.client().post(f"{API}/join-links/accept", json={
+        "token": link.json()["token"], "email": f"{world.unique('asker')}@example.com",
+        "password": "a long new password", "firstName": "A", "lastName": "Sker"})
+    assert asked.status_code == 202, asked.text
+    return asked.json()["joinRequest"]["id"]
+
+
 def target(make: Callable[[World], Awaitable[str]], json: dict | None = None) -> Prepare:
     async def prepare(world: World) -> Prepared:
         return await make(world), json
@@ -323,6 +340,12 @@ ROUTES = [
     Route("GET", "/team-invitations/{id}", MANAGER, target(fresh_invitation), missing="invitation_not_found"),
     Route("DELETE", "/team-invitations/{id}", MANAGER, target(fresh_invitation), missing="invitation_not_found"),
     Route("POST", "/team-invitations/{id}/resend", MANAGER, target(fresh_invitation), missing="invitation_not_found"),
+    Route("GET", "/join-links", MANAGER),
+    Route("POST", "/join-links", MANAGER, body(lambda w: {"role": "member", "maxUses": 3})),
+    Route("DELETE", "/join-links/{id}", MANAGER, target(fresh_join_link)),
+    Route("GET", "/join-requests", MANAGER),
+    Route("POST", "/join-requests/{id}/approve", MANAGER, target(fresh_join_request)),
+    Route("POST", "/join-requests/{id}/deny", MANAGER, target(fresh_join_request)),
     Route("GET", "/webhooks", MANAGER),
     Route("POST", "/webhooks", MANAGER, body(lambda w: {"url": f"https://{w.unique('new')}.example.com/hook"})),
     Route("GET", "/webhooks/{id}", MANAGER, target(fresh_webhook)),
@@ -342,7 +365,8 @@ ROUTES = [
 PUBLIC = {"POST /api/v1/auth/login", "POST /api/v1/setup", "GET /api/v1/team-invitations/validate/{id}",
           "POST /api/v1/team-invitations/accept", "POST /api/v1/team-invitations/decline",
           "POST /api/v1/auth/password-reset", "POST /api/v1/auth/password-reset/confirm",
-          "POST /api/v1/auth/verify-email"}
+          "POST /api/v1/auth/verify-email", "POST /api/v1/team-invitations/request-renewal",
+          "GET /api/v1/join-links/validate/{id}", "POST /api/v1/join-links/accept"}
 
 
 # --- the check ------------------------------------------------------------------------------------

@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from teamgate.domain.ids import new_id
 from teamgate.storage.roles import UnsafeRole, refuse_privileged_role
 from teamgate.storage.scope import act_for
-from tests.factories import invite, key_headers, make_api_key, make_team, sign_in
+from tests.factories import invite, key_headers, make_api_key, make_team, make_user, sign_in
 
 pytestmark = pytest.mark.postgres_only
 
 TEAM_TABLES = ["memberships", "tasks", "task_assignments", "invitations", "api_keys", "audit_events",
-               "outbox_messages", "webhook_endpoints"]
+               "outbox_messages", "webhook_endpoints", "join_links", "join_requests"]
 USER_TABLES = ["users", "sessions", "account_tokens", "oauth_grants", "oauth_refresh_tokens", "oauth_consents"]
 # the OpenID Connect provider's: the installation's, readable by all, written only as their policies allow
 INSTALLATION_TABLES = {"oidc_clients", "oidc_signing_keys"}
@@ -23,7 +23,8 @@ GLOBAL_TABLES = {"alembic_version", "setup_tokens"}  # no team or user in them; 
 
 async def populate(harness, owner_email: str, name: str):
     """A team with a row in every scoped table: member, task with assignee, invitation with its
-    queued email, API key, audit events, a webhook endpoint, and a signed-in session."""
+    queued email, API key, audit events, a webhook endpoint, a join link with a request waiting on
+    it, and a signed-in session."""
     team = await make_team(harness.rt, owner_email, name=name)
     key = await make_api_key(harness.rt, team.id)
     client = harness.client()
@@ -34,6 +35,13 @@ async def populate(harness, owner_email: str, name: str):
     webhook = await client.post("/api/v1/webhooks", headers=key_headers(key),
                                 json={"url": f"https://hooks.{name.lower()}.example.com/in"})
     assert webhook.status_code == 201
+    link = await client.post("/api/v1/join-links", headers=key_headers(key),
+                             json={"role": "member", "requiresApproval": True})
+    assert link.status_code == 201
+    asker, asker_client = await make_user(harness.rt, f"asker@{name.lower()}.example.com"), harness.client()
+    asked = await asker_client.post("/api/v1/join-links/accept", json={"token": link.json()["token"]},
+                                    headers=await sign_in(asker_client, asker))  # (a new person would get account mail)
+    assert asked.status_code == 202, asked.text
     await sign_in(harness.client(), team.owner)
     return team
 
@@ -71,6 +79,19 @@ async def test_with_a_user_set_only_that_users_own_rows_are_seen(harness, teams)
         assert await rows(db, "invitations") == []  # but no team's data
 
 
+async def test_a_person_sees_their_own_join_requests_in_every_team_and_nobody_elses(harness, teams):
+    alpha, beta = teams
+    async with harness.owner() as db:
+        asker = await db.scalar(text("SELECT user_id FROM join_requests WHERE team_id = :a"), {"a": alpha.id})
+    async with harness.rt.sessions() as db, db.begin():
+        await act_for(db, user_id=asker)
+        assert await rows(db, "join_requests") == [alpha.id]
+        assert await rows(db, "join_links") == []  # the link itself is the team's
+    async with harness.rt.sessions() as db, db.begin():
+        await act_for(db, user_id=alpha.owner.id)
+        assert await rows(db, "join_requests") == []
+
+
 async def test_with_nothing_set_no_row_at_all_is_seen(harness, teams):
     async with harness.rt.sessions() as db, db.begin():
         for table in [*TEAM_TABLES, *USER_TABLES]:
@@ -93,6 +114,12 @@ INSERTS = {
                    "'pending', now() + interval '1 day', 86400, 'x', now(), 0, 'skipped', 0)",
     "outbox_messages": "INSERT INTO outbox_messages (id, team_id, kind, recipient, subject, status, attempts, "
                        "next_attempt_at, created_at) VALUES (CAST(:new AS varchar), :b, 'x', 'x@x.io', 'x', 'queued', 0, now(), now())",
+    "join_links": "INSERT INTO join_links (id, team_id, role, token_hash, uses, expires_at, allowed_domains, "
+                  "requires_approval, creator_name, created_at) VALUES (CAST(:new AS varchar), :b, 'admin', "
+                  "sha256(convert_to(CAST(:new AS text), 'UTF8')), 0, now() + interval '1 day', '[]', false, 'x', now())",
+    "join_requests": "INSERT INTO join_requests (id, team_id, join_link_id, user_id, email, first_name, last_name, "
+                     "role, status, created_at) SELECT CAST(:new AS varchar), :b, id, :user, 'x@x.io', 'x', 'x', "
+                     "'admin', 'pending', now() FROM join_links LIMIT 1",
     "webhook_endpoints": "INSERT INTO webhook_endpoints (id, team_id, url, description, events, secret, created_at) "
                          "VALUES (CAST(:new AS varchar), :b, 'https://x.io', '', '[]', '\\x00', now())",
 }

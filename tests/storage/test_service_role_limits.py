@@ -131,6 +131,25 @@ class TestDefinerArgumentsAreClamped:
                 "'x', now(), 0, 'skipped', 0)"), {"id": new_id("inv"), "t": team.id, "h": hash_token("live")})
         assert await as_service(harness, f"SELECT * FROM teamgate_overdue_invitations({FAR}, 1000000)") == []
 
+    async def test_the_reminder_list_holds_only_what_is_due_by_the_databases_clock_within_its_bounds(self, harness):
+        team = await make_team(harness.rt)
+        async with harness.owner() as db:
+            for days in (3, 29):  # lifetimes of 30 days, emailed, expiring in 3 and 29 days
+                await db.execute(text(
+                    "INSERT INTO invitations (id, team_id, email, email_normalized, role, task_ids, token_hash, "
+                    "status, expires_at, lifetime_seconds, inviter_name, created_at, send_count, last_sent_at, "
+                    "delivery_status, delivery_attempts) VALUES (:id, :t, :e, :e, 'member', '[]', :h, 'pending', "
+                    f"now() + interval '{days} days', 2592000, 'x', now(), 1, now() - interval '1 day', 'sent', 1)"),
+                    {"id": new_id("inv"), "t": team.id, "e": f"p{days}@x.io", "h": hash_token(f"t{days}")})
+        far_window = 100 * 365 * 86400
+        assert await as_service(harness, f"SELECT * FROM teamgate_invitations_to_remind({FAR}, 48 * 3600, 10)") == []
+        assert await as_service(harness, "SELECT * FROM teamgate_invitations_to_remind(now(), 48 * 3600, 10)") == []
+        huge = await as_service(harness, f"SELECT * FROM teamgate_invitations_to_remind(now(), {far_window}, 10)")
+        assert len(huge) == 0  # a window past the longest lifetime (30 days) is clamped, and none outlives it
+        week = await as_service(harness, "SELECT * FROM teamgate_invitations_to_remind(now(), 7 * 86400, 1000000)")
+        assert len(week) == 1  # the one expiring in 3 days
+        assert await as_service(harness, "SELECT * FROM teamgate_invitations_to_remind(now(), NULL, NULL)") == []
+
     async def test_an_old_now_does_not_revive_an_ended_session(self, harness):
         team = await make_team(harness.rt)
         client = harness.client()

@@ -53,3 +53,17 @@ def test_a_member_is_the_same_json_as_the_api_shows():
     for membership in (Membership(team_id="team_1", user_id="usr_2", role="admin", is_owner=False, created_at=NOW),
                        Membership(team_id="team_1", user_id="usr_2", role="owner", is_owner=True, created_at=NOW)):
         assert payloads.member(membership, user) == api_json(present.member(membership, user))
+
+
+def test_a_join_request_is_the_same_json_as_the_api_shows():
+    from teamgate.storage.models import JoinRequest
+
+    base = {"id": "jrq_1", "team_id": "team_1", "join_link_id": "jln_1", "user_id": "usr_3", "email": "Ann@example.com",
+            "first_name": "Ann", "last_name": "Lee", "role": "member", "status": "pending", "created_at": NOW}
+    for row in (JoinRequest(**base, decided_at=None),
+                JoinRequest(**{**base, "status": "approved"}, decided_at=NOW, decided_by_user_id="usr_1",
+                            decider_name="Olivia Owner"),
+                JoinRequest(**{**base, "status": "denied"}, decided_at=NOW, decided_by_api_key_id="key_1",
+                            decider_name="backend"),
+                JoinRequest(**{**base, "status": "approved"}, decided_at=NOW.astimezone(tz=None))):
+        assert payloads.join_request(row) == api_json(present.join_request(row))

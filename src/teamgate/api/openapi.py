@@ -30,6 +30,9 @@ class Problem(Output):
     errors: list[ProblemFieldError] | None = Field(default=None, description="With `validation_error`.")
     invitation_id: str | None = Field(default=None, description="With `invitation_pending`: the pending one.")
     retry_after: int | None = Field(default=None, description="With `rate_limited`: seconds to wait.")
+    state: str | None = Field(default=None, description="With `join_link_expired`: `expired`, `used_up` or `deleted`.")
+    allowed_domains: list[str] | None = Field(default=None, description="With `email_domain_not_allowed`: the "
+                                                                         "domains the link admits.")
     request_id: str | None = Field(description="The X-Request-Id of the request, for support.")
 
 
@@ -59,6 +62,12 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     429: _problem_response("`rate_limited`.", retry_after=True),
     503: _problem_response("`service_unavailable`: the database is not answering; nothing was changed.",
                            retry_after=True),
+}
+
+
+# Join links answer a link that worked once and will not again as 410 (Gone).
+JOIN_LINK_GONE: dict[int | str, dict[str, Any]] = {
+    410: _problem_response("`join_link_expired`: the join link was deleted, has expired or is used up (`state`)."),
 }
 
 

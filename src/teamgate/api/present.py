@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from teamgate.api import join_schemas as j
 from teamgate.api import schemas as s
+from teamgate.domain import joining
 from teamgate.domain.invitation import effective_status
-from teamgate.storage.models import ApiKey, AuditEvent, Invitation, Membership, Task, Team, User
+from teamgate.storage.models import ApiKey, AuditEvent, Invitation, JoinLink, JoinRequest, Membership, Task, Team, User
 
 
 def user(u: User) -> s.UserOut:
@@ -62,6 +64,31 @@ def delivery_error_code(i: Invitation) -> str | None:
 
 def issued(i: Invitation, now: datetime, token: str, url: str) -> s.InvitationIssued:
     return s.InvitationIssued(**invitation(i, now).model_dump(), token=token, accept_url=url)
+
+
+def join_link(x: JoinLink, now: datetime) -> j.JoinLinkOut:
+    maker = (s.Ref(type="api_key", id=x.created_by_api_key_id, name=x.creator_name) if x.created_by_api_key_id
+             else s.Ref(type="user", id=x.created_by_user_id, name=x.creator_name))
+    return j.JoinLinkOut(id=x.id, team_id=x.team_id, role=x.role,
+                         status=joining.link_status(deleted_at=x.deleted_at, expires_at=x.expires_at, uses=x.uses,
+                                                    max_uses=x.max_uses, now=now),
+                         max_uses=x.max_uses, uses=x.uses, expires_at=x.expires_at,
+                         allowed_domains=list(x.allowed_domains or []), requires_approval=x.requires_approval,
+                         created_by=maker, created_at=x.created_at, deleted_at=x.deleted_at)
+
+
+def decider(r: JoinRequest) -> s.Ref | None:
+    if r.decided_by_api_key_id:
+        return s.Ref(type="api_key", id=r.decided_by_api_key_id, name=r.decider_name)
+    if r.decided_by_user_id:
+        return s.Ref(type="user", id=r.decided_by_user_id, name=r.decider_name)
+    return None
+
+
+def join_request(r: JoinRequest) -> j.JoinRequestOut:
+    return j.JoinRequestOut(id=r.id, team_id=r.team_id, join_link_id=r.join_link_id, user_id=r.user_id,
+                            email=r.email, first_name=r.first_name, last_name=r.last_name, role=r.role,
+                            status=r.status, created_at=r.created_at, decided_at=r.decided_at, decided_by=decider(r))
 
 
 def page(items: list, limit: int, convert) -> dict:

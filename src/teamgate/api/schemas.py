@@ -153,6 +153,10 @@ class DeclineIn(Input):
     token: Token
 
 
+class RenewalIn(Input):
+    token: Token
+
+
 # --- outputs ------------------------------------------------------------------------------
 
 class UserOut(Output):
@@ -313,6 +317,11 @@ class DeclineOut(Output):
     id: str
     status: str
     declined_at: Utc | None
+
+
+class RenewalOut(Output):
+    detail: str
+    told: str = Field(description="The name of whoever was asked to send a new link.")
 
 
 class HealthOut(Output):

@@ -124,3 +124,36 @@ def expire() -> Move:
 
 def expiry(now: datetime, days: float) -> datetime:
     return now + timedelta(days=days)
+
+
+# --- reminders (DESIGN 14) ------------------------------------------------------------------
+
+def reminder_window(hours: float) -> timedelta | None:
+    """How long before expiry a pending invitation is reminded of (TEAMGATE_REMINDER_BEFORE_EXPIRY_HOURS);
+    None when reminders are off (0)."""
+    return timedelta(hours=hours) if hours > 0 else None
+
+
+def reminder_due(*, status: str, expires_at: datetime, lifetime_seconds: int, last_sent_at: datetime | None,
+                 reminded_at: datetime | None, now: datetime, window: timedelta) -> bool:
+    """One reminder per invitation and lifetime: pending and unexpired, within `window` of its
+    expiry, emailed at least once (an invitation made without email is the admin's to share), not
+    reminded since it was last (re)sent, and living longer than the window (a shorter one would
+    be reminded the moment it was sent)."""
+    return (status == PENDING and now < expires_at <= now + window and last_sent_at is not None
+            and lifetime_seconds > window.total_seconds() and (reminded_at is None or reminded_at < last_sent_at))
+
+
+def remind(now: datetime) -> dict[str, Any]:
+    """What a reminder writes besides the new mail token: it is a send, and it marks the lifetime as reminded."""
+    return {"reminded_at": now, "last_sent_at": now}
+
+
+def ensure_renewable(status: str, expires_at: datetime, now: datetime) -> None:
+    """A new link may be asked for only once the invitation has expired; a valid one is simply
+    used (InvitationPending), a closed one says how it closed."""
+    current = effective_status(status, expires_at, now)
+    if current == PENDING:
+        raise errors.InvitationPending("This invitation still works: accept it with the link you have.")
+    if current != EXPIRED:
+        raise _CLOSED[current]()

@@ -14,7 +14,9 @@ from teamgate.domain.delivery import OutboxStatus
 EVENT_TYPES = frozenset({
     "invitation.created", "invitation.resent", "invitation.delivered", "invitation.delivery_failed",
     "invitation.accepted", "invitation.declined", "invitation.revoked", "invitation.expired",
+    "invitation.renewal_requested",
     "membership.created", "membership.updated", "membership.deleted",
+    "join_request.created", "join_request.updated", "join_request.approved", "join_request.denied",
     "team.ownership_transferred", "webhook.test",
 })
 TEST_EVENT = "webhook.test"

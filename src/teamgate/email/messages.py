@@ -1,7 +1,7 @@
 """Emails rendered from Jinja2 templates: HTML autoescaped, subjects kept to one line.
 
-Operators can override any template (`invitation`, `resend`, `password_reset`, `verify_email`:
-`.txt`, `.html`, `_subject.txt`)
+Operators can override any template (`invitation`, `resend`, `reminder`, `renewal_request`,
+`join_approved`, `password_reset`, `verify_email`: `.txt`, `.html`, `_subject.txt`)
 by putting a file of the same name in TEAMGATE_TEMPLATES_DIR.
 """
 
@@ -64,6 +64,13 @@ class Templates:
                    now: datetime, resend: bool) -> Rendered:
         return self.render("resend" if resend else "invitation", product=product, team=team, inviter=inviter,
                            role=role, url=url, lifetime=describe_lifetime(expires_at, now),
+                           expires_utc=expires_at.strftime("%Y-%m-%d %H:%M UTC"))
+
+    def reminder(self, *, product: str, team: str, inviter: str, role: str, url: str, expires_at: datetime,
+                 now: datetime) -> Rendered:
+        """The one reminder before a pending invitation expires, with a fresh mail token (DESIGN 14)."""
+        return self.render("reminder", product=product, team=team, inviter=inviter, role=role, url=url,
+                           lifetime=describe_lifetime(expires_at, now),
                            expires_utc=expires_at.strftime("%Y-%m-%d %H:%M UTC"))
 
     def account_link(self, purpose: str, *, product: str, name: str, email: str, url: str, expires_at: datetime,

@@ -26,10 +26,11 @@ STATUS = {
     "invitation_declined": 400, "token_invalid": 400,
     "unauthenticated": 401, "invalid_credentials": 401,
     "forbidden": 403, "role_not_allowed": 403, "email_mismatch": 403, "csrf_failed": 403,
-    "not_found": 404, "invitation_not_found": 404, "method_not_allowed": 405,
+    "email_domain_not_allowed": 403,
+    "not_found": 404, "invitation_not_found": 404, "join_link_not_found": 404, "method_not_allowed": 405,
     "already_member": 409, "invitation_pending": 409, "invitation_not_pending": 409, "account_exists": 409,
     "seat_limit_reached": 409, "pending_limit_reached": 409, "email_already_verified": 409,
-    "delivery_not_failed": 409,
+    "delivery_not_failed": 409, "join_request_not_pending": 409, "join_request_pending": 409, "join_link_expired": 410,
     "payload_too_large": 413, "validation_error": 422, "rate_limited": 429, "service_unavailable": 503,
     "internal_error": 500,
 }

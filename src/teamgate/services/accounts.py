@@ -17,7 +17,7 @@ from teamgate.domain.passwords import password_problem, person_inputs
 from teamgate.domain.text import name_problem, text_problem
 from teamgate.domain.tokens import derive, hash_token, new_token
 from teamgate.runtime import Runtime
-from teamgate.services import api_keys, audit, oauth_grants
+from teamgate.services import api_keys, audit, join_requests, oauth_grants
 from teamgate.services import invitations as invitations_service
 from teamgate.services.context import Actor
 from teamgate.storage.models import Session, SetupToken, User
@@ -51,6 +51,32 @@ async def check_password(rt: Runtime, password: str, *, email: str | None, first
                     user_inputs=person_inputs(email=email, first_name=first_name, last_name=last_name))
     if problem := await anyio.to_thread.run_sync(judge):
         raise errors.ValidationFailed(field, problem)
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    """What a person without an account sent to accept an invitation or use a join link, checked:
+    names trimmed, password hashed."""
+
+    first_name: str
+    last_name: str
+    password_hash: str
+
+
+async def new_person(rt: Runtime, email: str, password: str | None, first_name: str | None,
+                      last_name: str | None) -> NewPerson:
+    """Raises ValidationFailed: a missing or unsafe name, a missing or weak password."""
+    if not first_name or not first_name.strip():
+        raise errors.ValidationFailed("firstName", "is required to create your account")
+    if not last_name or not last_name.strip():
+        raise errors.ValidationFailed("lastName", "is required to create your account")
+    if not password or not password.strip():
+        raise errors.ValidationFailed("password", "is required to create your account")
+    for field, value in (("firstName", first_name), ("lastName", last_name)):
+        if problem := name_problem(value):
+            raise errors.ValidationFailed(field, problem)
+    await check_password(rt, password, email=email, first_name=first_name, last_name=last_name)
+    return NewPerson(first_name.strip(), last_name.strip(), await rt.passwords.hash(password))
 
 
 async def create_user(db: AsyncSession, rt: Runtime, actor: Actor, *, email: str, first_name: str, last_name: str,
@@ -181,7 +207,8 @@ async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash:
     """Whoever proved control of the mailbox gets the account (DESIGN 10): a new password (and
     names, if given), the address verified, and every session and unused account link ended.
     Taking over an unverified account (`account.reclaimed`) also revokes the API keys it made and
-    the pending invitations it sent, since whoever held it before may have been a squatter; its
+    the pending invitations it sent and denies the join requests it made, since whoever held it
+    before may have been a squatter; its
     memberships stay, as they belong to the address that was invited. On a verified account this
     is a password reset."""
     now = rt.clock.now()
@@ -197,7 +224,7 @@ async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash:
     await tokens_repo.retire(db, user.id, now)
     grants = await oauth_grants.revoke_all(db, rt, user.id)  # and every refresh token signed-in products hold
     actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
-    keys = invitations = 0
+    keys = invitations = requests = 0
     if not was_verified:
         for team, _ in await teams_repo.teams_of_user(db, user.id):
             await act_for(db, team_id=team.id)  # each key and its audit event are in their own team's rows
@@ -206,7 +233,9 @@ async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash:
             invitations += len(await invitations_service.revoke_sent_by(db, rt, actor, team_id=team.id,
                                                                         user_id=user.id, reason="account_reclaimed"))
             await db.flush()
+        # what the previous holder asked to join is not the mailbox owner's wish
+        requests = await join_requests.deny_all_of(db, rt, user.id, reason="account_reclaimed")
     audit.record(db, rt, actor, "account.reclaimed" if not was_verified else "password.reset", team_id=None,
                  target_type="user", target_id=user.id, via=via, sessionsEnded=sessions, apiKeysRevoked=keys,
-                 invitationsRevoked=invitations, oauthGrantsRevoked=grants)
+                 invitationsRevoked=invitations, oauthGrantsRevoked=grants, joinRequestsDenied=requests)
     await db.flush()

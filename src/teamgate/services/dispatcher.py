@@ -225,22 +225,28 @@ class Dispatcher:
             self._wake.clear()
 
     async def upkeep(self) -> upkeep.Done:
-        """Expire overdue invitations (in batches, each its own transaction), then purge."""
-        expired = 0
-        while True:
-            async with unit_of_work(self.rt.sessions) as db:
-                batch = await upkeep.expire_overdue(db, self.rt)
-            expired += batch
-            if batch < upkeep.BATCH or self._stopping.is_set():
-                break
+        """Expire overdue invitations, then remind those about to expire (each in batches, each
+        batch its own transaction), then purge."""
+        expired = await self._in_batches(upkeep.expire_overdue)
+        reminded = await self._in_batches(upkeep.send_reminders)
         async with unit_of_work(self.rt.sessions) as db:
             outbox_purged, sessions_purged = await upkeep.purge(db, self.rt)
             grants_purged = await upkeep.purge_grants(db, self.rt)
-        done = upkeep.Done(expired, outbox_purged, sessions_purged, grants_purged)
-        if expired or outbox_purged or sessions_purged or grants_purged:
-            log.info("upkeep.done", extra={"expired": expired, "outbox_purged": outbox_purged,
+        done = upkeep.Done(expired=expired, outbox_purged=outbox_purged, sessions_purged=sessions_purged,
+                           grants_purged=grants_purged, reminded=reminded)
+        if expired or reminded or outbox_purged or sessions_purged or grants_purged:
+            log.info("upkeep.done", extra={"expired": expired, "reminded": reminded, "outbox_purged": outbox_purged,
                                            "sessions_purged": sessions_purged, "grants_purged": grants_purged})
         return done
+
+    async def _in_batches(self, step) -> int:
+        total = 0
+        while True:
+            async with unit_of_work(self.rt.sessions) as db:
+                batch = await step(db, self.rt)
+            total += batch
+            if batch < upkeep.BATCH or self._stopping.is_set():
+                return total
 
     @property
     def alive(self) -> bool:

@@ -10,7 +10,7 @@ from teamgate.domain.delivery import DeliveryStatus
 from teamgate.runtime import Runtime
 from teamgate.services import payloads, webhooks
 from teamgate.services.context import Actor
-from teamgate.storage.models import Invitation, Membership, User
+from teamgate.storage.models import Invitation, JoinRequest, Membership, User
 from teamgate.storage.repositories import invitations as invitations_repo
 
 
@@ -22,6 +22,10 @@ async def invitation(db: AsyncSession, rt: Runtime, type: str, row: Invitation, 
 async def member(db: AsyncSession, rt: Runtime, type: str, m: Membership, u: User,
                  actor: Actor | None = None) -> None:
     await webhooks.emit(db, rt, team_id=m.team_id, type=type, data=payloads.member(m, u), actor=actor)
+
+
+async def join_request(db: AsyncSession, rt: Runtime, type: str, row: JoinRequest, actor: Actor | None = None) -> None:
+    await webhooks.emit(db, rt, team_id=row.team_id, type=type, data=payloads.join_request(row), actor=actor)
 
 
 # an invitation email's outcome, as the dispatcher records it; a retry to come emits nothing

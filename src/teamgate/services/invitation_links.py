@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from teamgate import errors
 from teamgate.domain import invitation as rules
 from teamgate.domain.ids import new_id
-from teamgate.domain.text import name_problem
 from teamgate.domain.tokens import hash_token
 from teamgate.runtime import Runtime
 from teamgate.services import accounts, audit, events, recovery
@@ -100,31 +99,6 @@ async def describe(db: AsyncSession, rt: Runtime, token: str, *, signed_in: User
                      account_exists=account_exists)
 
 
-@dataclass(frozen=True)
-class _NewPerson:
-    """What a person without an account sent to accept, checked: names trimmed, password hashed."""
-
-    first_name: str
-    last_name: str
-    password_hash: str
-
-
-async def _new_person(rt: Runtime, email: str, password: str | None, first_name: str | None,
-                      last_name: str | None) -> _NewPerson:
-    """Raises ValidationFailed: a missing or unsafe name, a missing or weak password."""
-    if not first_name or not first_name.strip():
-        raise errors.ValidationFailed("firstName", "is required to create your account")
-    if not last_name or not last_name.strip():
-        raise errors.ValidationFailed("lastName", "is required to create your account")
-    if not password or not password.strip():
-        raise errors.ValidationFailed("password", "is required to create your account")
-    for field, value in (("firstName", first_name), ("lastName", last_name)):
-        if problem := name_problem(value):
-            raise errors.ValidationFailed(field, problem)
-    await accounts.check_password(rt, password, email=email, first_name=first_name, last_name=last_name)
-    return _NewPerson(first_name.strip(), last_name.strip(), await rt.passwords.hash(password))
-
-
 async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User | None, password: str | None = None,
                  first_name: str | None = None, last_name: str | None = None, ip: str | None = None,
                  user_agent: str | None = None) -> Accepted:
@@ -137,7 +111,7 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
     presented = await _usable(db, rt, token)
     invitation = presented.invitation
     reclaimed: User | None = None
-    newcomer: _NewPerson | None = None
+    newcomer: accounts.NewPerson | None = None
     user: User | None = None
     if signed_in is not None:
         if signed_in.email_normalized != invitation.email_normalized:
@@ -148,7 +122,7 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
         if holds_address:
             await _ensure_still_usable(db, rt, invitation)
             raise errors.AccountExists("An account with this email exists: sign in, then accept the invitation.")
-        newcomer = await _new_person(rt, invitation.email, password, first_name, last_name)
+        newcomer = await accounts.new_person(rt, invitation.email, password, first_name, last_name)
     if user is not None and await teams_repo.membership(db, invitation.team_id, user.id):
         await _ensure_still_usable(db, rt, invitation)
         raise errors.AlreadyMember("You are already a member of this team.")

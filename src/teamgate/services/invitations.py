@@ -16,7 +16,7 @@ from teamgate.domain.ids import is_id, new_id
 from teamgate.domain.roles import Role
 from teamgate.domain.tokens import hash_token, new_token
 from teamgate.runtime import Runtime
-from teamgate.services import audit, events, oidc_clients, outbox
+from teamgate.services import audit, events, oidc_clients, outbox, seats
 from teamgate.services.context import Actor, TeamContext
 from teamgate.storage.models import Invitation, Team
 from teamgate.storage.repositories import accounts as accounts_repo
@@ -62,13 +62,8 @@ def grantable_role(rt: Runtime, ctx: TeamContext, name: str) -> Role:
 
 
 async def _check_seats(db: AsyncSession, rt: Runtime, team: Team) -> None:
-    """Members + pending invitations may not exceed the seat limit; the team row is locked first."""
-    if team.seat_limit is None:
-        return
-    await teams_repo.lock_team(db, team.id)
-    used = await teams_repo.count_members(db, team.id) + await repo.count_pending(db, team.id, rt.clock.now())
-    if used + 1 > team.seat_limit:
-        raise errors.SeatLimitReached(f"The team has {team.seat_limit} seats and all are taken or invited.")
+    """Members, pending invitations and open join requests may not exceed the seat limit (services/seats.py)."""
+    await seats.ensure_free(db, rt, team)
 
 
 async def _check_pending_cap(db: AsyncSession, rt: Runtime, team_id: str) -> None:
@@ -262,22 +257,30 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
 async def inviter_can_still_grant(db: AsyncSession, rt: Runtime, invitation: Invitation) -> bool:
     """Whoever granted the role must still be able to: a removed or demoted inviter, or a revoked
     key, leaves the invitation unusable."""
-    role = rt.catalog.get(invitation.role)
-    if role is None or roles.never_granted(role):  # before the system owner's way out below
+    return await can_still_grant(db, rt, team_id=invitation.team_id, role=invitation.role,
+                                 user_id=invitation.invited_by_user_id, api_key_id=invitation.invited_by_api_key_id)
+
+
+async def can_still_grant(db: AsyncSession, rt: Runtime, *, team_id: str, role: str, user_id: str | None,
+                          api_key_id: str | None) -> bool:
+    """Whether the person or key that granted `role` in a team (by invitation or join link) may
+    still grant it: still there, not revoked, still allowed to invite to that role."""
+    granted = rt.catalog.get(role)
+    if granted is None or roles.never_granted(granted):  # before the system owner's way out below
         return False
-    if invitation.invited_by_api_key_id:
-        key = await keys_repo.by_id(db, invitation.invited_by_api_key_id)
-        if key is None or key.revoked_at is not None or key.team_id != invitation.team_id:
+    if api_key_id:
+        key = await keys_repo.by_id(db, api_key_id)
+        if key is None or key.revoked_at is not None or key.team_id != team_id:
             return False
         granting = rt.catalog.get(key.role)
-    elif invitation.invited_by_user_id:
-        member = await teams_repo.membership(db, invitation.team_id, invitation.invited_by_user_id)
+    elif user_id:
+        member = await teams_repo.membership(db, team_id, user_id)
         if member is None:
-            return await accounts_repo.is_system_owner(db, invitation.invited_by_user_id)
+            return await accounts_repo.is_system_owner(db, user_id)
         granting = rt.catalog.get(member.role)
     else:
         return False
-    return granting is not None and roles.may_invite(granting, role)
+    return granting is not None and roles.may_invite(granting, granted)
 
 
 async def revoke_sent_by(db: AsyncSession, rt: Runtime, actor: Actor, *, team_id: str, user_id: str,

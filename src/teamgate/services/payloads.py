@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from teamgate.domain.invitation import effective_status
-from teamgate.storage.models import Invitation, Membership, User
+from teamgate.storage.models import Invitation, JoinRequest, Membership, User
 
 
 def utc(d: datetime | None) -> str | None:
@@ -45,3 +45,20 @@ def member(m: Membership, u: User) -> dict[str, Any]:
     """As api/present.member (MemberOut)."""
     return {"userId": u.id, "email": u.email, "firstName": u.first_name, "lastName": u.last_name,
             "emailVerified": u.email_verified, "role": m.role, "isOwner": m.is_owner, "joinedAt": utc(m.created_at)}
+
+
+def decider(r: JoinRequest) -> dict[str, Any] | None:
+    """As api/present.decider: who approved or denied; None while open, or when the link admitted the
+    person itself once the address was verified."""
+    if r.decided_by_api_key_id:
+        return {"type": "api_key", "id": r.decided_by_api_key_id, "name": r.decider_name}
+    if r.decided_by_user_id:
+        return {"type": "user", "id": r.decided_by_user_id, "name": r.decider_name}
+    return None
+
+
+def join_request(r: JoinRequest) -> dict[str, Any]:
+    """As api/present.join_request (JoinRequestOut)."""
+    return {"id": r.id, "teamId": r.team_id, "joinLinkId": r.join_link_id, "userId": r.user_id, "email": r.email,
+            "firstName": r.first_name, "lastName": r.last_name, "role": r.role, "status": r.status,
+            "createdAt": utc(r.created_at), "decidedAt": utc(r.decided_at), "decidedBy": decider(r)}

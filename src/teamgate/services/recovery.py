@@ -17,7 +17,7 @@ from teamgate.domain.ids import new_id
 from teamgate.domain.text import text_problem
 from teamgate.domain.tokens import hash_token, new_token
 from teamgate.runtime import Runtime
-from teamgate.services import accounts, audit, outbox
+from teamgate.services import accounts, audit, join_requests, outbox
 from teamgate.services.context import Actor
 from teamgate.storage.models import AccountToken, User
 from teamgate.storage.repositories import account_tokens as repo
@@ -115,7 +115,8 @@ async def check_verification_link(db: AsyncSession, rt: Runtime, token: str) -> 
 
 async def confirm_verification(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User | None,
                                ip: str | None = None, user_agent: str | None = None) -> User:
-    """Use a verification link, signed in as its account: the address is proven. The link says only
+    """Use a verification link, signed in as its account: the address is proven, and the person's
+    join requests that waited for it go on (services/join_requests.py). The link says only
     that its user reads the mailbox; whoever set the account's password may be someone else (a
     squatter who accepted a copied invitation link), so the mailbox's owner verifies only an
     account they can sign in to, and takes any other over by a password reset instead.
@@ -131,4 +132,6 @@ async def confirm_verification(db: AsyncSession, rt: Runtime, *, token: str, sig
         user.email_verified_at = now
         audit.record(db, rt, _person(user, ip, user_agent), "email.verified", team_id=None, target_type="user",
                      target_id=user.id)
+    # join requests that waited for this proof go on (join now, or wait for approval)
+    await join_requests.address_proven(db, rt, user, _person(user, ip, user_agent))
     return user

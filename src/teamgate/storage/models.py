@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from teamgate.domain.delivery import WAITING, DeliveryStatus, OutboxStatus
 from teamgate.domain.invitation import PENDING
+from teamgate.domain.joining import OPEN as OPEN_REQUESTS
 from teamgate.storage.types import UTCDateTime
 
 NAMING = {
@@ -138,6 +139,8 @@ class Invitation(Base):
     delivery_sent_at: Mapped[datetime | None]
     # where the person continues after accepting on /invite (DESIGN 13): a product's page
     redirect_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    # when the one reminder of this lifetime was emailed (DESIGN 14); a later (re)send re-arms it
+    reminded_at: Mapped[datetime | None] = mapped_column(default=None)
 
     # What a token lookup reads beside the invitation, loaded in its one statement (joinedload)
     # and so found by later `db.get()`s without another round trip. Never loaded lazily (async)
@@ -359,3 +362,55 @@ class OAuthConsent(Base):
     client_id: Mapped[str] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"), primary_key=True)
     scopes: Mapped[list[str]] = mapped_column(default=list)
     granted_at: Mapped[datetime]
+
+
+class JoinLink(Base):
+    """A link anyone holding it may use to join a team (DESIGN 14): the token is stored only as its
+    SHA-256; `uses` is counted by a conditional update, so concurrent uses never pass `max_uses`.
+    Deleting one keeps the row (`deleted_at`), so its token answers "withdrawn", not "unknown"."""
+
+    __tablename__ = "join_links"
+    __table_args__ = (Index("ix_join_links_team_id_id", "team_id", "id"),)
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime]
+    allowed_domains: Mapped[list[str]] = mapped_column(default=list)  # empty: any address
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_api_key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    creator_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class JoinRequest(Base):
+    """A use of a join link that waits: for the person to verify the address (`unverified`) or for
+    someone to approve it (`pending`). The person's address and names are copied in, because the
+    team's admins may not read the account of someone who is not (yet) their teammate."""
+
+    __tablename__ = "join_requests"
+    __table_args__ = (
+        Index("ix_join_requests_team_id_status_id", "team_id", "status", "id"),
+        Index("ix_join_requests_user_id", "user_id"),
+        # one open request per person and team: a second use while one waits is refused
+        Index("uq_join_requests_open_team_user", "team_id", "user_id", unique=True,
+              **_partial(f"status IN ('{OPEN_REQUESTS[0]}', '{OPEN_REQUESTS[1]}')")),
+    )
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    join_link_id: Mapped[str] = mapped_column(ForeignKey("join_links.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_by_api_key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    decider_name: Mapped[str | None] = mapped_column(String(200))

@@ -18,6 +18,7 @@ DEFINER_FUNCTIONS = [
     "teamgate_outbox_figures()", "teamgate_account_token_by_hash(bytea, timestamptz)",
     "teamgate_oauth_grant_by_code(bytea)", "teamgate_oauth_refresh_token_by_hash(bytea)",
     "teamgate_oauth_purge(timestamptz)",
+    "teamgate_join_link_by_token(bytea)", "teamgate_invitations_to_remind(timestamptz, double precision, integer)",
 ]
 # The only columns of `users` the service changes (names, password, proof of the address). Not
 # is_system_owner, id or the address: with UPDATE on the whole table, a service role that sets

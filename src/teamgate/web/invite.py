@@ -16,7 +16,7 @@ from teamgate.http.cookies import set_session_cookie
 from teamgate.http.deps import Db, after_refusal, client_ip, runtime, token_use_limit
 from teamgate.http.errors import status_for
 from teamgate.http.forms import form_token, posted_by, viewer
-from teamgate.services import invitation_links
+from teamgate.services import invitation_links, renewals
 from teamgate.web.common import page, redirect
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(token_use_limit)])
@@ -39,9 +39,12 @@ CLOSED = {errors.InvitationNotFound.code: (*NOT_FOUND, 404),
           **{rules.closed_error(state).code: (*texts, 410) for state, texts in GONE.items()}}
 
 
-def closed_page(request, exc: errors.TeamgateError, who):
+def closed_page(request, exc: errors.TeamgateError, who, token: str = ""):
+    """The page of a link that does not work; an expired one offers to ask the inviter for a new one."""
     title, advice, status = CLOSED[exc.code]
-    return page(request, "invite_closed.html", status=status, title=title, advice=advice, code=exc.code, viewer=who)
+    renewable = exc.code == errors.InvitationExpired.code and bool(token)
+    return page(request, "invite_closed.html", status=status, title=title, advice=advice, code=exc.code, viewer=who,
+                token=token if renewable else None, csrf=form_token(request, who) if renewable and who else None)
 
 
 async def _render(request: Request, db, token: str, who, *, error: str | None = None, status: int = 200, **form):
@@ -49,7 +52,7 @@ async def _render(request: Request, db, token: str, who, *, error: str | None = 
         found = await invitation_links.describe(db, runtime(request), token, signed_in=who.user)
     except errors.TeamgateError as exc:
         if exc.code in CLOSED:
-            return closed_page(request, exc, who)
+            return closed_page(request, exc, who, token)
         raise
     invited = found.invitation.email_normalized
     if who.signed_in:
@@ -88,7 +91,7 @@ async def accept(request: Request, db: Db, token: Token, csrf: Annotated[str, Fo
         async with after_refusal(request, db) as again:
             who = await viewer(again, request)
             if exc.code in CLOSED:
-                return closed_page(request, exc, who)
+                return closed_page(request, exc, who, token)
             return await _render(request, again, token, who, error=exc.detail, status=status_for(exc.code),
                                  first_name=first_name, last_name=last_name)
     invitation = entered.accepted.invitation
@@ -112,3 +115,27 @@ async def decline(request: Request, db: Db, token: Token, csrf: Annotated[str, F
         raise
     return page(request, "message.html", title="Invitation declined", viewer=who,
                 message="You declined the invitation. Nothing else happens; you can close this page.")
+
+
+@router.post("/invite/renew")
+async def renew(request: Request, db: Db, token: Token, csrf: Annotated[str, Form(max_length=128)] = ""):
+    """The expired page's "ask for a new link": tells the inviter, changes nothing else."""
+    rt = runtime(request)
+    who = await posted_by(db, request, csrf)
+    try:
+        done = await renewals.request(db, rt, token=token, ip=client_ip(request),
+                                      user_agent=request.headers.get("user-agent"))
+    except errors.RateLimited as exc:
+        response = page(request, "message.html", status=429, title="You asked already", viewer=who,
+                        message="We passed on your request for a new link a short while ago. Give them time to "
+                                "send it; the new invitation comes by email.")
+        response.headers["Retry-After"] = str(exc.extra.get("retryAfter", 60))
+        return response
+    except errors.TeamgateError as exc:
+        if exc.code in CLOSED:
+            async with after_refusal(request, db) as again:  # a second transaction, to draw the page
+                return closed_page(request, exc, await viewer(again, request))
+        raise
+    return page(request, "message.html", title="We asked for a new link", viewer=who,
+                message=f"We told {done.told} that you would like a new invitation. It comes by email to "
+                        f"{done.invitation.email} once they send it.")

@@ -1,4 +1,5 @@
-"""The invitee's side, by token: validate (public, changes nothing), accept, decline."""
+"""The invitee's side, by token: validate (public, changes nothing), accept, decline, and asking
+for a new link once the invitation has expired."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from teamgate.api import schemas as s
 from teamgate.domain.invitation import PENDING
 from teamgate.http.cookies import set_session_cookie
 from teamgate.http.deps import Authenticated, Db, Rt, client_ip, token_use_limit
-from teamgate.services import accounts, invitation_links
+from teamgate.services import accounts, invitation_links, renewals
 
 router = APIRouter(prefix="/team-invitations", tags=["invitations"], dependencies=[Depends(token_use_limit)])
 
@@ -51,3 +52,13 @@ async def decline(body: s.DeclineIn, request: Request, db: Db, rt: Rt):
     invitation = await invitation_links.decline(db, rt, token=body.token, ip=client_ip(request),
                                                 user_agent=request.headers.get("user-agent"))
     return s.DeclineOut(id=invitation.id, status=invitation.status, declined_at=invitation.declined_at)
+
+
+@router.post("/request-renewal", response_model=s.RenewalOut, status_code=202)
+async def request_renewal(body: s.RenewalIn, request: Request, db: Db, rt: Rt):
+    """With the link of an expired invitation: tells the inviter (email and the webhook event
+    `invitation.renewal_requested`) that the person would like a new one. Changes nothing else;
+    limited per invitation (429)."""
+    done = await renewals.request(db, rt, token=body.token, ip=client_ip(request),
+                                  user_agent=request.headers.get("user-agent"))
+    return s.RenewalOut(detail=f"We asked {done.told} to send you a new invitation.", told=done.told)

@@ -96,6 +96,18 @@ async def transition(db: AsyncSession, invitation_id: str, *, from_statuses: tup
     return rowcount(result) == 1
 
 
+async def remind(db: AsyncSession, invitation_id: str, *, now: datetime, **values) -> bool:
+    """Write a reminder (its new mail token, the time) only if it is still due: pending, unexpired,
+    and not reminded since its last send. One conditional UPDATE: of several workers that reach
+    the same invitation, exactly one reminds it."""
+    result = await db.execute(update(Invitation).where(
+        Invitation.id == invitation_id, Invitation.status == PENDING, Invitation.expires_at > now,
+        Invitation.last_sent_at.is_not(None),
+        or_(Invitation.reminded_at.is_(None), Invitation.reminded_at < Invitation.last_sent_at),
+    ).values(send_count=Invitation.send_count + 1, **values).execution_options(synchronize_session=False))
+    return rowcount(result) == 1
+
+
 async def revoke_pending_sent_by(db: AsyncSession, team_id: str, user_id: str, now: datetime) -> list[str]:
     """Revoke every pending (or expired-by-time) invitation a person sent in a team; their ids."""
     return list(await db.scalars(

@@ -4,9 +4,9 @@ in a definer function (migration 0004); on SQLite they are plain queries."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, select, text
+from sqlalchemy import case, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.domain import delivery
@@ -26,6 +26,22 @@ async def overdue_invitations(db: AsyncSession, now: datetime, limit: int) -> li
         rows = await db.execute(select(Invitation.id, Invitation.team_id)
                                 .where(Invitation.status == PENDING, Invitation.expires_at <= now)
                                 .order_by(Invitation.expires_at).limit(limit))
+    return [(row[0], row[1]) for row in rows.all()]
+
+
+async def invitations_to_remind(db: AsyncSession, now: datetime, window: timedelta,
+                                limit: int) -> list[tuple[str, str]]:
+    """(id, team_id) of pending invitations whose one reminder is due (domain.invitation.reminder_due),
+    locked until this transaction ends (others skip them)."""
+    if enforced(db):
+        rows = await db.execute(text("SELECT id, team_id FROM teamgate_invitations_to_remind(:now, :window, :limit)"),
+                                {"now": now, "window": window.total_seconds(), "limit": limit})
+    else:
+        rows = await db.execute(select(Invitation.id, Invitation.team_id).where(
+            Invitation.status == PENDING, Invitation.last_sent_at.is_not(None),
+            or_(Invitation.reminded_at.is_(None), Invitation.reminded_at < Invitation.last_sent_at),
+            Invitation.expires_at > now, Invitation.expires_at <= now + window,
+            Invitation.lifetime_seconds > window.total_seconds()).order_by(Invitation.expires_at).limit(limit))
     return [(row[0], row[1]) for row in rows.all()]
 
 
