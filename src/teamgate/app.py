@@ -19,6 +19,7 @@ from teamgate.api.routes import (
     invitation_links,
     invitations,
     metrics,
+    people,
     recovery,
     self_service,
     tasks,
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.runs_dispatcher = run_dispatcher
     errors.install(app, error_page=problem_page)
     for router in (auth.router, recovery.router, self_service.router, teams.router, tasks.router, api_keys.router,
-                   audit.router, invitation_links.router, invitations.router, webhooks.router):
+                   audit.router, invitation_links.router, invitations.router, webhooks.router, people.router):
         app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES)
     app.include_router(health.router)
     app.include_router(metrics.router)

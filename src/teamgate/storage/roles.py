@@ -16,11 +16,16 @@ DEFINER_FUNCTIONS = [
     "teamgate_user_count()", "teamgate_outbox_claim(timestamptz, integer, text, timestamptz)",
     "teamgate_overdue_invitations(timestamptz, integer)", "teamgate_purge(timestamptz, timestamptz)",
     "teamgate_outbox_figures()", "teamgate_account_token_by_hash(bytea, timestamptz)",
+    "teamgate_server_key_by_hash(bytea)", "teamgate_user_by_external_id(text)",
 ]
 # The only columns of `users` the service changes (names, password, proof of the address). Not
 # is_system_owner, id or the address: with UPDATE on the whole table, a service role that sets
 # its own user as the scope could make that user a system owner through the `me` policy.
-USER_COLUMNS_UPDATED = ("first_name", "last_name", "password_hash", "email_verified_at")
+# external_id: an existing account is linked to its person in a product on the product's word.
+USER_COLUMNS_UPDATED = ("first_name", "last_name", "password_hash", "email_verified_at", "external_id")
+# Server keys are made and revoked by operators (the owner role) only: the service reads the one it
+# was called with and records when it was last used, so a service role turned hostile cannot mint one.
+SERVER_KEY_COLUMNS_UPDATED = ("last_used_at",)
 
 
 class UnsafeRole(RuntimeError):
@@ -61,6 +66,9 @@ async def ensure_service_role(conn: AsyncConnection, service_url: str) -> str | 
     await _execute_formatted(conn, "REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM %I", role)
     await _execute_formatted(conn, "REVOKE UPDATE ON users FROM %I", role)  # then only these columns:
     await _execute_formatted(conn, f"GRANT UPDATE ({', '.join(USER_COLUMNS_UPDATED)}) ON users TO %I", role)
+    await _execute_formatted(conn, "REVOKE INSERT, UPDATE, DELETE ON server_keys FROM %I", role)
+    await _execute_formatted(conn, f"GRANT UPDATE ({', '.join(SERVER_KEY_COLUMNS_UPDATED)}) ON server_keys TO %I",
+                             role)
     for function in DEFINER_FUNCTIONS:
         await _execute_formatted(conn, f"GRANT EXECUTE ON FUNCTION {function} TO %I", role)
     return role
