@@ -195,7 +195,7 @@ class TestEveryUseIsAudited:
 
 class TestWhoIsWho:
     async def test_a_person_by_external_id_with_each_team_role_and_permissions(self, harness):
-        acme, globex, server = await world(harness)
+        acme, _, server = await world(harness)
         response = await harness.client().get(f"{API}/users/by-external-id/u-ada", headers=acting(server))
         assert response.status_code == 200, response.text
         body = response.json()
@@ -219,3 +219,25 @@ class TestWhoIsWho:
         problem(await harness.client().get(f"{API}/users/by-external-id/u-ada",
                                            headers={"Authorization": f"Bearer {key}"}), 403, "forbidden")
         problem(await signed_in.get(f"{API}/users/by-external-id/u-ada"), 403, "forbidden")
+
+
+class TestTheDocument:
+    async def test_the_openapi_document_describes_server_keys_and_the_new_fields(self, client):
+        document = (await client.get("/openapi.json")).json()
+        schemes = document["components"]["securitySchemes"]
+        assert schemes["serverKey"]["scheme"] == "bearer" and schemes["serverKey"]["bearerFormat"] == "tgs_..."
+        assert "X-Acting-User" in schemes["serverKey"]["description"]
+        assert "X-Team-Id" in schemes["serverKey"]["description"]
+        assert {"apiKey", "bearer", "session"} <= set(schemes)
+        paths = document["paths"]
+        assert paths["/api/v1/users/by-external-id/{external_id}"]["get"]["security"] == [{"serverKey": []}]
+        assert {"serverKey": []} in paths["/api/v1/team-invitations"]["post"]["security"]
+        assert paths["/api/v1/me"]["get"]["security"] == [{"session": []}]
+        assert paths["/api/v1/team-invitations/accept"]["post"]["security"] == [{}, {"session": []},
+                                                                               {"serverKey": []}]
+        schemas = document["components"]["schemas"]
+        assert "externalId" in schemas["UserOut"]["properties"] and "externalId" in schemas["MemberOut"]["properties"]
+        assert "user" in schemas["AcceptIn"]["properties"]
+        assert set(schemas["OnBehalfIn"]["required"]) == {"externalId", "email"}
+        assert "memberships" in schemas["PersonOut"]["properties"]
+        assert "serverKeyId" in schemas["ActorRef"]["properties"]

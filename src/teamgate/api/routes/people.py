@@ -16,8 +16,9 @@ router = APIRouter(tags=["people"])
 
 
 @router.get("/users/by-external-id/{external_id}", response_model=s.PersonOut)
-async def person_by_external_id(external_id: Annotated[str, Path(max_length=255)], request: Request,
-                                 actor: ServerKeyCaller, db: Db, rt: Rt):
-    """The account with this externalId and every team it is in (404 `not_found` when none has it)."""
+async def person_by_external_id(external_id: Annotated[str, Path(description="The person's id in the product.")],
+                                 request: Request, actor: ServerKeyCaller, db: Db, rt: Rt):
+    """The account with this externalId and every team it is in (404 `not_found` when none has it,
+    or when it cannot be an externalId, as for any id)."""
     found = await server_keys.person(db, rt, actor, external_id, use=called(request))
     return present.person(found.user, found.memberships)
