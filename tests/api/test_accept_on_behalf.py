@@ -117,6 +117,15 @@ class TestAcceptOnBehalf:
         problem(response, 409, "account_exists")
         assert await dump_database(harness) == before
 
+    async def test_a_system_owners_account_is_neither_linked_nor_taken_over(self, harness):
+        _, key, server = await setup(harness)
+        await make_user(harness.rt, "root@example.com", system_owner=True)  # unverified, as the setup link makes it
+        invitation = await invite(harness.client(), key, "root@example.com")
+        before = await dump_database(harness)
+        problem(await harness.client().post(ACCEPT, headers=acting(server), json=on_behalf(
+            invitation["token"], external_id="u-root", email="root@example.com")), 409, "account_exists")
+        assert await dump_database(harness) == before
+
     async def test_a_verified_account_with_the_address_is_linked_to_the_external_id(self, harness):
         _, key, server = await setup(harness)
         person = await make_user(harness.rt, "grace@example.com", first_name="Grace", last_name="Hopper")

@@ -152,9 +152,10 @@ async def _vouched_person(db: AsyncSession, rt: Runtime, invitation: Invitation,
     """The account of a product's person: the one with their external id; else the one with the
     invited address, when its address was proven (it is linked to the external id on accept); else
     a new one, taking over an unverified account with the address (the mailbox's owner wins,
-    DESIGN 10). As (account, account to take over, what a new account needs). Raises
-    ValidationFailed, EmailMismatch (not the invited address, or the external id's account has
-    another), AccountExists (the address is another external id's)."""
+    DESIGN 10). A system owner's account is neither linked nor taken over. As (account, account to
+    take over, what a new account needs). Raises ValidationFailed, EmailMismatch (not the invited
+    address, or the external id's account has another), AccountExists (the address is another
+    external id's, or a system owner's)."""
     if problem := external_id_problem(vouched.external_id):
         raise errors.ValidationFailed("user.externalId", problem)
     try:
@@ -174,6 +175,10 @@ async def _vouched_person(db: AsyncSession, rt: Runtime, invitation: Invitation,
     if holder is not None and holder.external_id is not None:
         await _ensure_still_usable(db, rt, invitation)
         raise errors.AccountExists("The invited address belongs to an account with another externalId.")
+    if holder is not None and holder.is_system_owner:  # an operator's account is never annexed on a product's word
+        await _ensure_still_usable(db, rt, invitation)
+        raise errors.AccountExists("The invited address belongs to a system owner's account, which is not linked "
+                                   "to a product's person; the system owner signs in to teamgate to accept.")
     if holder is not None and holder.email_verified:
         return holder, None, None
     return None, holder, _NewPerson(first_name, last_name, NO_PASSWORD)
