@@ -38,8 +38,9 @@ class IssuedKey:
 async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, name: str, role: str) -> IssuedKey:
     """Raises Forbidden (no permission, or the caller is a key), ValidationFailed (unknown role),
     RoleNotAllowed (owner, or above the caller)."""
-    # else a leaked key could mint keys that outlive its revocation; a server key acting for a person too
-    if ctx.actor.api_key is not None or ctx.actor.server_key is not None:
+    if ctx.actor.api_key is not None:  # else a leaked key could mint keys that outlive its revocation
+        raise errors.Forbidden("An API key cannot create API keys; a person (signed in) or an operator can.")
+    if ctx.actor.server_key is not None:  # the same, for a server key acting for a person
         raise errors.Forbidden("A key cannot create API keys; a person (signed in) or an operator can.")
     ctx.require(MANAGE)
     granted = rt.catalog.get(role)
