@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from teamgate.services import accounts, api_keys, teams
+from teamgate.services import accounts, api_keys, server_keys, teams
 from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.storage.db import make_engine, session_factory, unit_of_work
 from teamgate.storage.models import Membership, User
@@ -55,26 +58,55 @@ class Team:
     owner: Person
 
 
+@asynccontextmanager
+async def as_operator(rt) -> AsyncIterator[AsyncSession]:
+    """A committed transaction as an operator's command runs it: as the tables' owner on PostgreSQL."""
+    if not rt.settings.migration_database_url:
+        async with unit_of_work(rt.sessions) as db:
+            yield db
+        return
+    engine = make_engine(rt.settings.migration_database)
+    try:
+        async with unit_of_work(session_factory(engine)) as db:
+            yield db
+    finally:
+        await engine.dispose()
+
+
 async def make_user(rt, email: str, *, first_name: str = "Test", last_name: str = "Person",
-                    system_owner: bool = False, password: str = PASSWORD) -> Person:
-    if system_owner and rt.settings.migration_database_url:  # only an operator (the owner role) makes system owners
-        engine = make_engine(rt.settings.migration_database)
-        try:
-            async with unit_of_work(session_factory(engine)) as db:
-                user = await accounts.create_user(db, rt, Actor.system(), email=email, first_name=first_name,
-                                                  last_name=last_name, password=password, system_owner=True)
-        finally:
-            await engine.dispose()
+                    system_owner: bool = False, password: str = PASSWORD, external_id: str | None = None) -> Person:
+    if system_owner:  # only an operator (the owner role) makes system owners
+        async with as_operator(rt) as db:
+            user = await accounts.create_user(db, rt, Actor.system(), email=email, first_name=first_name,
+                                              last_name=last_name, password=password, system_owner=True,
+                                              external_id=external_id)
         return Person(id=user.id, email=user.email, password=password)
     async with unit_of_work(rt.sessions) as db:
         user = await accounts.create_user(db, rt, Actor.system(), email=email, first_name=first_name,
-                                          last_name=last_name, password=password, system_owner=system_owner)
+                                          last_name=last_name, password=password, external_id=external_id)
     return Person(id=user.id, email=user.email, password=password)
 
 
+async def issue_server_key(rt, name: str = "product") -> server_keys.IssuedServerKey:
+    """A server key made as an operator makes one (`teamgate server-keys create`)."""
+    async with as_operator(rt) as db:
+        return await server_keys.create(db, rt, Actor.system(), name=name)
+
+
+async def revoke_server_key(rt, key_id: str) -> None:
+    async with as_operator(rt) as db:
+        await server_keys.revoke(db, rt, Actor.system(), key_id)
+
+
+def acting(server_key: str, team_id: str | None = None, external_id: str | None = None) -> dict[str, str]:
+    """The headers of a server key acting in a team for the person a product knows as `external_id`."""
+    return {"Authorization": f"Bearer {server_key}", **({"X-Team-Id": team_id} if team_id else {}),
+            **({"X-Acting-User": external_id} if external_id else {})}
+
+
 async def make_team(rt, owner_email: str = "owner@example.com", *, name: str = "Acme",
-                    seat_limit: int | None = None) -> Team:
-    owner = await make_user(rt, owner_email, first_name="Olivia", last_name="Owner")
+                    seat_limit: int | None = None, owner_external_id: str | None = None) -> Team:
+    owner = await make_user(rt, owner_email, first_name="Olivia", last_name="Owner", external_id=owner_external_id)
     async with unit_of_work(rt.sessions) as db:
         await act_for(db, user_id=owner.id)
         user = await db.get(User, owner.id)
@@ -95,7 +127,7 @@ async def make_api_key(rt, team_id: str, role: str = "admin", name: str = "backe
 
 
 async def add_member(rt, team_id: str, email: str, role: str = "member", **names) -> Person:
-    """A member made directly (as if they had accepted an invitation)."""
+    """A member made directly (as if they had accepted an invitation); `external_id=` too."""
     person = await make_user(rt, email, **names)
     async with unit_of_work(rt.sessions) as db:
         await act_for(db, team_id=team_id)

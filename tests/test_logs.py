@@ -40,6 +40,7 @@ def test_a_running_service_prints_no_token_key_password_or_session_in_any_log(tm
                     "--password-stdin", stdin="owner passphrase 1\n")
         team = service.cli("teams", "create", "--name", "Acme", "--owner", "olivia@example.com")["id"]
         key = service.cli("api-keys", "create", "--team", team, "--role", "admin", "--name", "backend")["key"]
+        server_key = service.cli("server-keys", "create", "--name", "Partman")["key"]
         password = "the invitee's own passphrase"
         with httpx.Client(base_url=service.url) as http:
             admin = {"X-API-Key": key}
@@ -57,6 +58,11 @@ def test_a_running_service_prints_no_token_key_password_or_session_in_any_log(tm
             assert http.post("/api/v1/auth/login", json={"email": "ann@example.com", "password": password + "!"}
                              ).status_code == 401
             assert http.get("/api/v1/team", headers={"Authorization": f"Bearer {key}x"}).status_code == 401
+            product = {"Authorization": f"Bearer {server_key}"}
+            assert http.get("/api/v1/users/by-external-id/u-nobody", headers=product).status_code == 404
+            assert http.get("/api/v1/team", headers={**product, "X-Team-Id": team, "X-Acting-User": "u-nobody"}
+                            ).status_code == 404
+            assert http.get("/api/v1/team", headers={"Authorization": f"Bearer {server_key}x"}).status_code == 401
     finally:
         service.stop()
     printed = service.printed()
@@ -67,5 +73,5 @@ def test_a_running_service_prints_no_token_key_password_or_session_in_any_log(tm
         {f"{r['method']} {r['path']}" for r in requests}
     assert all(len(r["request_id"]) == 24 for r in requests)
     assert {"invitation.created", "invitation.resent", "invitation.accepted"} <= {line["event"] for line in lines}
-    for secret in (key, created["token"], resent["token"], password, session, csrf):
+    for secret in (key, server_key, created["token"], resent["token"], password, session, csrf):
         assert secret not in printed

@@ -22,6 +22,7 @@ from teamgate.api.routes import (
     join_requests,
     metrics,
     oidc_clients,
+    people,
     recovery,
     self_service,
     tasks,
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     errors.install(app, error_page=problem_page)
     for router in (auth.router, recovery.router, self_service.router, teams.router, tasks.router, api_keys.router,
                    audit.router, invitation_links.router, invitations.router, join_links.public, join_links.router,
-                   join_requests.router, webhooks.router, oidc_clients.router):
+                   join_requests.router, webhooks.router, oidc_clients.router, people.router):
         app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES)
     app.include_router(health.router)
     app.include_router(metrics.router)

@@ -28,7 +28,7 @@ from teamgate.email.senders import make_sender
 from teamgate.logs import configure as configure_logs
 from teamgate.oidc import commands as oidc_commands
 from teamgate.runtime import Runtime, build_runtime
-from teamgate.services import accounts, api_keys, invitations, outbox, teams, webhooks
+from teamgate.services import accounts, api_keys, invitations, outbox, server_keys, teams, webhooks
 from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.services.dispatcher import Dispatcher
 from teamgate.storage.db import migrate as run_migrations
@@ -45,11 +45,14 @@ teams_app = typer.Typer(help="Manage teams.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Look at and retry outgoing email and webhook deliveries.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Manage a team's webhook endpoints.", no_args_is_help=True)
+server_keys_app = typer.Typer(help="Manage server keys: a product backend's keys across every team.",
+                              no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(teams_app, name="teams")
 app.add_typer(keys_app, name="api-keys")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(server_keys_app, name="server-keys")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
 
@@ -217,13 +220,21 @@ def users_create(email: Annotated[str, typer.Option()], first_name: Annotated[st
                  system_owner: Annotated[bool, typer.Option("--system-owner")] = False,
                  password_stdin: Annotated[bool, typer.Option("--password-stdin",
                                                               help="Read the password from stdin.")] = False,
+                 external_id: Annotated[str | None, typer.Option(
+                     help="The person's id in the product that signs them in (server keys act for them by it).")]
+                 = None,
+                 no_password: Annotated[bool, typer.Option(
+                     "--no-password", help="No password: the product signs the person in (with --external-id).")]
+                 = False,
                  as_json: JsonFlag = False):
     """Create an account (scripts; people normally join through an invitation)."""
-    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else typer.prompt(
+    if no_password and (external_id is None or password_stdin):
+        fail("--no-password goes with --external-id (a product's person), and without --password-stdin")
+    password = None if no_password else sys.stdin.readline().rstrip("\r\n") if password_stdin else typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True, err=True)
     user = in_transaction(lambda db, rt: accounts.create_user(
         db, rt, Actor.system(), email=email, first_name=first_name, last_name=last_name, password=password,
-        system_owner=system_owner))
+        system_owner=system_owner, external_id=external_id))
     emit(as_json, {"id": user.id}, f"created user {user.id} <{user.email}>")
 
 
@@ -398,6 +409,44 @@ def webhooks_delete(webhook_id: Annotated[str, typer.Argument(help="Webhook id."
 
     in_transaction(work)
     emit(as_json, {"id": webhook_id, "deleted": True}, f"deleted webhook {webhook_id}")
+
+
+@server_keys_app.command("create")
+def server_keys_create(name: Annotated[str, typer.Option(help="Whose backend it is, e.g. the product's name.")],
+                       as_json: JsonFlag = False):
+    """Create a server key; the key is shown once. It acts across every team: keep it on the product's backend."""
+    issued = in_transaction(lambda db, rt: server_keys.create(db, rt, Actor.system(), name=name))
+    emit(as_json, {"id": issued.server_key.id, "key": issued.secret},
+         f"created server key {issued.server_key.id} ({issued.server_key.name}); it is shown only now:\n"
+         f"{issued.secret}")
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+@server_keys_app.command("list")
+def server_keys_list(as_json: JsonFlag = False):
+    """List server keys (never their secrets), newest first."""
+    data = [{"id": k.id, "name": k.name, "prefix": k.prefix, "createdAt": _iso(k.created_at),
+             "lastUsedAt": _iso(k.last_used_at), "revokedAt": _iso(k.revoked_at)}
+            for k in in_transaction(lambda db, rt: server_keys.listing(db))]
+    if as_json:
+        typer.echo(json.dumps({"data": data}))
+        return
+    for d in data:
+        state = f"revoked {d['revokedAt']}" if d["revokedAt"] else f"last used {d['lastUsedAt'] or 'never'}"
+        typer.echo(f"{d['id']}  {d['prefix']}...  {d['name']}  ({state})")
+    if not data:
+        typer.echo("no server keys", err=True)
+
+
+@server_keys_app.command("revoke")
+def server_keys_revoke(key_id: Annotated[str, typer.Argument(help="Server key id (srv_...).")],
+                       as_json: JsonFlag = False):
+    """Revoke a server key: its next request is refused (401)."""
+    key = in_transaction(lambda db, rt: server_keys.revoke(db, rt, Actor.system(), key_id))
+    emit(as_json, {"id": key.id, "revoked": True}, f"revoked server key {key.id} ({key.name})")
 
 
 oidc_clients_app, oidc_app = oidc_commands.build(in_transaction, emit)

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from teamgate.config import Settings
+from teamgate.domain.passwords import NO_PASSWORD
 from teamgate.domain.roles import RoleCatalog
 from teamgate.email.messages import Templates
 from teamgate.ratelimit import RateLimits
@@ -52,11 +53,13 @@ class Passwords:
         return await anyio.to_thread.run_sync(self._hasher.hash, password, limiter=self._slots)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
-        """Checks against a dummy hash when there is no account, so timing does not reveal which emails exist."""
+        """Checks against a dummy hash when there is no account (or one without a password), so timing
+        does not reveal which emails exist, or which accounts have no password."""
+        usable = password_hash if password_hash and password_hash != NO_PASSWORD else None
 
         def check() -> bool:
             try:
-                return self._hasher.verify(password_hash or self._dummy, password) and password_hash is not None
+                return self._hasher.verify(usable or self._dummy, password) and usable is not None
             except (VerificationError, InvalidHashError):
                 return False
 

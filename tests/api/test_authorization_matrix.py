@@ -10,11 +10,15 @@ Each route is one test. It walks every kind of caller past the route:
 - API keys of our team holding each role a key may hold: member (in X-API-Key) and admin (as
   Authorization: Bearer). No key holds the owner role; the catalog refuses it (see the last
   test). And a revoked key, which is nobody;
-- our admin signed in but writing without X-CSRF-Token.
+- our admin signed in but writing without X-CSRF-Token;
+- a server key (DESIGN 12) acting for our member, for our admin, for the other team's admin in our
+  team, for that admin in their own team on our ids, and for nobody (no X-Acting-User); a revoked
+  server key; and our admin key and our admin's session each sending X-Acting-User, which only a
+  server key may send.
 
 What each caller should get is a table (`EXPECTED`): one row per caller, one column per kind of
 route (any signed-in person; any member of the team; holders of the route's permission; the
-owner). A refused caller must get the problem+json status and stable code from the table and
+owner; server keys only). A refused caller must get the problem+json status and stable code from the table and
 leave the database byte for byte as it was, the other team's rows included. An allowed caller
 must get a 2xx, acting on a record made just for it (`prepare`), so one caller's success never
 changes what the next caller sees. The owner goes last: its transfer of ownership is the one
@@ -32,8 +36,8 @@ import httpx
 import pytest
 
 from teamgate import errors
-from tests.factories import (PASSWORD, Team, add_member, dump_database, issue_api_key, key_headers, make_api_key,
-                             make_team, problem, sign_in)
+from tests.factories import (PASSWORD, Team, acting, add_member, dump_database, issue_api_key, issue_server_key,
+                             key_headers, make_api_key, make_team, problem, revoke_server_key, sign_in)
 
 API = "/api/v1"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -71,20 +75,30 @@ MEMBER = 1     # any member of the current team, or any key of it (team:read)
 MANAGER = 2    # holders of the route's permission (invitations/members/tasks/api_keys:manage, audit:read)
 OWNER = 3      # the team's owner, signed in
 SYSTEM = 4     # a system owner, signed in (the installation's OpenID Connect clients): nobody here is one
+SERVER = 5     # server keys only (who is who: a person by externalId)
 
-EXPECTED: dict[str, tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
-    #                       SIGNED_IN        MEMBER           MANAGER          OWNER            SYSTEM
-    "anonymous":           (UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED),
-    "member":              (ALLOWED,         ALLOWED,         FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
-    "admin":               (ALLOWED,         ALLOWED,         ALLOWED,         FORBIDDEN,       FORBIDDEN),
-    "stranger":            (ALLOWED,         NOT_FOUND,       NOT_FOUND,       NOT_FOUND,       FORBIDDEN),
-    "stranger_at_home":    (None,            ID_NOT_FOUND,    ID_NOT_FOUND,    None,            None),
-    "member_key":          (FORBIDDEN,       ALLOWED,         FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
-    "admin_key":           (FORBIDDEN,       ALLOWED,         ALLOWED,         FORBIDDEN,       FORBIDDEN),
-    "stranger_key":        (None,            ID_NOT_FOUND,    ID_NOT_FOUND,    None,            None),
-    "revoked_key":         (UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED),
-    "admin_without_csrf":  (READS_ONLY,      READS_ONLY,      READS_ONLY,      CSRF_FAILED,     NOT_EVEN_READS),
-    "owner":               (ALLOWED,         ALLOWED,         ALLOWED,         ALLOWED,         FORBIDDEN),
+EXPECTED: dict[str, tuple[Outcome | None, ...]] = {
+    #                          SIGNED_IN        MEMBER           MANAGER          OWNER            SYSTEM           SERVER
+    "anonymous":              (UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED),
+    "member":                 (ALLOWED,         ALLOWED,         FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
+    "admin":                  (ALLOWED,         ALLOWED,         ALLOWED,         FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
+    "stranger":               (ALLOWED,         NOT_FOUND,       NOT_FOUND,       NOT_FOUND,       FORBIDDEN,       FORBIDDEN),
+    "stranger_at_home":       (None,            ID_NOT_FOUND,    ID_NOT_FOUND,    None,            None,            None),
+    "member_key":             (FORBIDDEN,       ALLOWED,         FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
+    "admin_key":              (FORBIDDEN,       ALLOWED,         ALLOWED,         FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
+    "stranger_key":           (None,            ID_NOT_FOUND,    ID_NOT_FOUND,    None,            None,            None),
+    "revoked_key":            (UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED),
+    "admin_without_csrf":     (READS_ONLY,      READS_ONLY,      READS_ONLY,      CSRF_FAILED,     NOT_EVEN_READS,  FORBIDDEN),
+    # a server key acting for a person has that person's rights in the team, and no session
+    "server_as_member":       (FORBIDDEN,       ALLOWED,         FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       ALLOWED),
+    "server_as_admin":        (FORBIDDEN,       ALLOWED,         ALLOWED,         FORBIDDEN,       FORBIDDEN,       ALLOWED),
+    "server_as_stranger":     (FORBIDDEN,       NOT_FOUND,       NOT_FOUND,       NOT_FOUND,       FORBIDDEN,       ALLOWED),
+    "server_as_stranger_at_home": (None,        ID_NOT_FOUND,    ID_NOT_FOUND,    None,            None,            None),
+    "server_for_nobody":      (FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       ALLOWED),
+    "revoked_server_key":     (UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED),
+    "admin_key_acting":       (FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
+    "admin_acting":           (FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
+    "owner":                  (ALLOWED,         ALLOWED,         ALLOWED,         ALLOWED,         FORBIDDEN,       FORBIDDEN),
 }  # None: the caller has nothing to try on that kind of route
 
 
@@ -120,11 +134,15 @@ async def signed_in(harness, person, **headers: str) -> tuple[httpx.AsyncClient,
 
 async def build_world(harness) -> World:
     rt = harness.rt
-    team = await make_team(rt, "owner@acme.example", name="Acme")
-    member = await add_member(rt, team.id, "member@acme.example", role="member")
-    admin = await add_member(rt, team.id, "admin@acme.example", role="admin")
+    team = await make_team(rt, "owner@acme.example", name="Acme", owner_external_id="u-owner")
+    member = await add_member(rt, team.id, "member@acme.example", role="member", external_id="u-member")
+    admin = await add_member(rt, team.id, "admin@acme.example", role="admin", external_id="u-admin")
     other = await make_team(rt, "owner@globex.example", name="Globex")
-    stranger = await add_member(rt, other.id, "admin@globex.example", role="admin")
+    stranger = await add_member(rt, other.id, "admin@globex.example", role="admin", external_id="u-stranger")
+    server = (await issue_server_key(rt)).secret
+    revoked_server = await issue_server_key(rt, name="old")
+    await revoke_server_key(rt, revoked_server.server_key.id)
+    admin_key = await make_api_key(rt, team.id, role="admin")
 
     setup = harness.client()
     setup.headers.update(key_headers(await make_api_key(rt, team.id, role="admin", name="setup")))
@@ -142,6 +160,7 @@ async def build_world(harness) -> World:
     stranger_client, stranger_csrf = await signed_in(harness, stranger, **{"X-Team-Id": team.id})
     home_client, home_csrf = await signed_in(harness, stranger)  # its active team is Globex
     bare_client, _ = await signed_in(harness, admin)  # a second session of our admin, used without the header
+    acting_client, acting_csrf = await signed_in(harness, admin)  # a third, that tries to act for someone
     callers = [
         Caller("anonymous", "nobody (no cookie, no key)", harness.client()),
         Caller("member", "our member (session)", member_client, member_csrf),
@@ -151,12 +170,27 @@ async def build_world(harness) -> World:
         Caller("stranger_at_home", "another team's admin (session) in its own team, with our id", home_client,
                home_csrf),
         key_caller("member_key", "our member-role API key", await make_api_key(rt, team.id, role="member")),
-        key_caller("admin_key", "our admin-role API key (Bearer)", await make_api_key(rt, team.id, role="admin"),
-                   bearer=True),
+        key_caller("admin_key", "our admin-role API key (Bearer)", admin_key, bearer=True),
         key_caller("stranger_key", "another team's admin-role API key, with our id",
                    await make_api_key(rt, other.id, role="admin")),
         key_caller("revoked_key", "our revoked admin-role API key", revoked.secret),
         Caller("admin_without_csrf", "our admin (session) without X-CSRF-Token", bare_client),
+        Caller("server_as_member", "a server key acting for our member", harness.client(),
+               acting(server, team.id, "u-member")),
+        Caller("server_as_admin", "a server key acting for our admin", harness.client(),
+               acting(server, team.id, "u-admin")),
+        Caller("server_as_stranger", "a server key acting in our team for another team's admin", harness.client(),
+               acting(server, team.id, "u-stranger")),
+        Caller("server_as_stranger_at_home", "a server key acting for another team's admin in it, with our id",
+               harness.client(), acting(server, other.id, "u-stranger")),
+        Caller("server_for_nobody", "a server key naming our team but no person", harness.client(),
+               acting(server, team.id)),
+        Caller("revoked_server_key", "a revoked server key acting for our admin", harness.client(),
+               acting(revoked_server.secret, team.id, "u-admin")),
+        Caller("admin_key_acting", "our admin-role API key sending X-Acting-User", harness.client(),
+               {**key_headers(admin_key), "X-Acting-User": "u-admin"}),
+        Caller("admin_acting", "our admin (session) sending X-Acting-User", acting_client,
+               {**acting_csrf, "X-Acting-User": "u-admin"}),
         Caller("owner", "our owner (session)", owner_client, owner_csrf),  # last: see the module docstring
     ]
     return World(harness, team, other, setup, callers)
@@ -248,6 +282,10 @@ async def fresh_join_request(world: World) -> str:
     return asked.json()["joinRequest"]["id"]
 
 
+async def an_external_id(world: World) -> str:
+    return "u-member"
+
+
 def target(make: Callable[[World], Awaitable[str]], json: dict | None = None) -> Prepare:
     async def prepare(world: World) -> Prepared:
         return await make(world), json
@@ -278,7 +316,7 @@ async def fresh_owner_session(world: World) -> str:
 class Route:
     method: str
     path: str  # relative to /api/v1; "{id}" is the record `prepare` made
-    who: int  # SIGNED_IN, MEMBER, MANAGER, OWNER or SYSTEM
+    who: int  # SIGNED_IN, MEMBER, MANAGER, OWNER, SYSTEM or SERVER
     prepare: Prepare = nothing
     missing: str = "not_found"  # the code for an id that is not in the caller's team
     exceptions: dict[str, Outcome] = field(default_factory=dict)  # where the route departs from its column
@@ -309,8 +347,9 @@ ROUTES = [
     Route("PATCH", "/me", SIGNED_IN, body(lambda w: {"firstName": w.unique("Renamed ")})),
     # our admin's password change and sign-out everywhere end its other session, the one used without the header
     Route("POST", "/me/password", SIGNED_IN, body(lambda w: {"currentPassword": PASSWORD, "newPassword": PASSWORD}),
-          exceptions={"admin_without_csrf": UNAUTHENTICATED}),
-    Route("POST", "/auth/logout-all", SIGNED_IN, exceptions={"admin_without_csrf": UNAUTHENTICATED}),
+          exceptions={"admin_without_csrf": UNAUTHENTICATED, "admin_acting": UNAUTHENTICATED}),
+    Route("POST", "/auth/logout-all", SIGNED_IN,
+          exceptions={"admin_without_csrf": UNAUTHENTICATED, "admin_acting": UNAUTHENTICATED}),
     Route("GET", "/me/sessions", SIGNED_IN),
     Route("DELETE", "/me/sessions/{id}", SIGNED_IN, target(fresh_owner_session),  # only the owner's own is found
           exceptions={"member": NOT_FOUND, "admin": NOT_FOUND, "stranger": NOT_FOUND}),
@@ -331,7 +370,7 @@ ROUTES = [
     Route("DELETE", "/tasks/{id}", MANAGER, target(fresh_task)),
     Route("GET", "/api-keys", MANAGER),
     Route("POST", "/api-keys", MANAGER, body(lambda w: {"name": w.unique("ci "), "role": "member"}),
-          exceptions={"admin_key": FORBIDDEN}),  # a key cannot make a key, whatever its role
+          exceptions={"admin_key": FORBIDDEN, "server_as_admin": FORBIDDEN}),  # a key cannot make a key
     Route("DELETE", "/api-keys/{id}", MANAGER, target(fresh_key)),
     Route("GET", "/audit-events", MANAGER),
     Route("GET", "/team-invitations", MANAGER),
@@ -359,6 +398,7 @@ ROUTES = [
     Route("POST", "/oidc-clients", SYSTEM, body(lambda w: {"name": w.unique("App "),
                                                            "redirectUris": ["https://app.example/callback"]})),
     Route("DELETE", "/oidc-clients/{id}", SYSTEM, target(fresh_oidc_client)),
+    Route("GET", "/users/by-external-id/{id}", SERVER, target(an_external_id)),
 ]
 
 # The routes anyone may call: the matrix has nothing to refuse there.

@@ -23,7 +23,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.factories import add_member, dump_database, invite, key_headers, make_api_key, make_team, sign_in
+from tests.factories import (acting, add_member, dump_database, invite, issue_server_key, key_headers, make_api_key,
+                             make_team, sign_in)
 
 API = "/api/v1"
 NOTHING = object()  # no body at all
@@ -159,7 +160,7 @@ class World:
 @pytest.fixture
 async def world(harness) -> World:
     rt = harness.rt
-    team = await make_team(rt)
+    team = await make_team(rt, owner_external_id="u-owner")
     key = await make_api_key(rt, team.id)
     api = harness.client()
     api.headers.update(key_headers(key))
@@ -648,3 +649,73 @@ async def test_an_address_whose_case_fold_outgrows_the_column_is_refused_or_stor
     else:
         listed = (await world.api.get(f"{API}/team-invitations/{response.json()['id']}")).json()
         assert listed["email"] == email
+
+
+# --- a product's server key (DESIGN 12) -----------------------------------------------------
+
+async def product_of(world: World) -> httpx.AsyncClient:
+    """A client with a server key, used once so that its last use is part of the baseline."""
+    product = world.harness.client()
+    product.headers.update(acting((await issue_server_key(world.harness.rt)).secret))
+    assert (await product.get(f"{API}/users/by-external-id/u-nobody")).status_code == 404
+    await world.settle()
+    return product
+
+
+async def test_accepting_on_behalf_refuses_hostile_people_and_leaves_the_invitation_pending(world):
+    product = await product_of(world)
+    person = {"externalId": "u-invitee", "email": "invitee@example.com"}
+    valid = {"token": world.invitation["token"], "user": person}
+
+    def as_user(what: str, **fields: Any) -> Case:
+        return Case(what, body={**valid, "user": {**person, **fields}}, field="user")
+
+    cases = [
+        *json_cases(valid),
+        *[as_user(f"an externalId with {what}", externalId=value) for what, value in {
+            **HOSTILE_TEXT, "a slash": "a/b", "a space": "a b", "a percent-encoded slash": "a%2Fb", "an accent": "é",
+            "256 characters": "x" * 256, "an empty string": "", **WRONG_TYPES, "null": None}.items()],
+        *[as_user(f"an email with {what}", email=value) for what, value in HOSTILE_EMAILS.items()
+          if what not in ("a zero-width joiner",)],
+        *[as_user(f"a first name with {what}", firstName=value) for what, value in HOSTILE_TEXT.items()],
+        as_user("a last name of only spaces", lastName="   "),
+        *[as_user(f"a smuggled {name!r} for the person", **{name: value}) for name, value in {
+            "role": "owner", "teamId": "team_x", "isSystemOwner": True, "emailVerified": False, "password": PASSWORD,
+            "id": "usr_x"}.items()],
+        Case("a user that is a string", body={**valid, "user": "u-invitee"}, field="user"),
+        Case("a user that is a list", body={**valid, "user": [person]}, field="user"),
+        Case("a password beside the user", body={**valid, "password": PASSWORD}, field="password"),
+        Case("another address than the invited one", body={**valid, "user": {**person, "email": "x@example.com"}},
+             status=403, code="email_mismatch"),
+    ]
+    await sweep(world, product, "POST", f"{API}/team-invitations/accept", cases)
+    world.report()
+    assert (await product.get(f"{API}/team-invitations/validate/{world.invitation['token']}")).status_code == 200
+
+
+async def test_a_hostile_acting_person_or_team_is_404_and_writes_nothing(world):
+    product = await product_of(world)
+    body = {"email": "new@example.com", "role": "member"}
+    cases = [Case(f"X-Acting-User {what}", body=body, status=404, code="not_found") for what in HOSTILE_HEADERS]
+    for case, value in zip(cases, HOSTILE_HEADERS.values(), strict=True):
+        for name, headers in (("X-Acting-User", {"X-Team-Id": world.team.id, "X-Acting-User": value}),
+                              ("X-Team-Id", {"X-Team-Id": value, "X-Acting-User": "u-owner"})):
+            named = Case(case.what.replace("X-Acting-User", name), body=body, status=404, code="not_found")
+            await world.judge(named, await product.post(f"{API}/team-invitations",
+                                                        **request_kwargs(named, headers)))
+    world.report()
+
+
+async def test_looking_up_a_hostile_external_id_is_a_problem_not_a_crash(world):
+    product = await product_of(world)
+    await sweep(world, product, "GET", "", path_cases("not_found"),
+                path_url=f"{API}/users/by-external-id/{{id}}")
+    world.report()
+
+
+# header values a client can send (bytes: not all of them are ASCII)
+HOSTILE_HEADERS: dict[str, bytes] = {
+    "of 10,000 characters": b"u" * 10_000, "with a SQL fragment": b"' OR 1=1 --", "with a NUL escape": b"%00",
+    "walking up a path": b"../../u-owner", "with a latin-1 byte": b"u-\xe9", "with a wildcard": b"u-%",
+    "with a UTF-8 right-to-left override": "u-\u202e".encode(), "of spaces": b"   x",
+}

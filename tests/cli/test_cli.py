@@ -265,3 +265,40 @@ async def test_webhooks_create_list_and_delete(acme):
     assert acme.cli.ok("webhooks", "delete", printed["id"], "--team", acme.team_id) == {"id": printed["id"],
                                                                                       "deleted": True}
     assert "not_found" in acme.cli.fails("webhooks", "delete", printed["id"], "--team", acme.team_id)
+
+
+async def test_server_keys_create_list_and_revoke(acme):
+    """A server key is printed once, works through the app, is listed without its secret, and dies revoked."""
+    acme.cli.ok("users", "create", "--email", "product.admin@example.com", "--first-name", "Pat", "--last-name",
+                "Admin", "--external-id", "u-pat", "--no-password")
+    printed = acme.cli.ok("server-keys", "create", "--name", "Partman")
+    assert sorted(printed) == ["id", "key"]
+    assert printed["id"].startswith("srv_") and printed["key"].startswith("tgs_")
+    person = await call_app(acme.cli, "GET", "/api/v1/users/by-external-id/u-pat",
+                            headers={"Authorization": f"Bearer {printed['key']}"})
+    assert person.status_code == 200, person.text
+    assert person.json()["email"] == "product.admin@example.com" and person.json()["memberships"] == []
+    listed = acme.cli.ok("server-keys", "list")["data"]
+    mine = next(d for d in listed if d["id"] == printed["id"])
+    assert mine["name"] == "Partman" and mine["prefix"] == printed["key"][:8] and mine["lastUsedAt"]
+    assert printed["key"] not in json.dumps(listed) and printed["key"][8:] not in json.dumps(listed)
+    assert acme.cli.ok("server-keys", "revoke", printed["id"]) == {"id": printed["id"], "revoked": True}
+    refused = await call_app(acme.cli, "GET", "/api/v1/users/by-external-id/u-pat",
+                             headers={"Authorization": f"Bearer {printed['key']}"})
+    assert refused.status_code == 401 and refused.json()["code"] == "unauthenticated"
+    assert next(d for d in acme.cli.ok("server-keys", "list")["data"] if d["id"] == printed["id"])["revokedAt"]
+    assert "not_found" in acme.cli.fails("server-keys", "revoke", "srv_01JZZZZZZZZZZZZZZZZZZZZZZZ")
+    assert "validation_error" in acme.cli.fails("server-keys", "create", "--name", " ")
+
+
+def test_an_account_without_password_needs_an_external_id_and_ids_are_unique(acme):
+    assert "--no-password" in acme.cli.fails("users", "create", "--email", "nopass@example.com", "--first-name",
+                                             "No", "--last-name", "Pass", "--no-password")
+    acme.cli.ok("users", "create", "--email", "first.ext@example.com", "--first-name", "A", "--last-name", "B",
+                "--external-id", "u-unique", "--no-password")
+    assert "account_exists" in acme.cli.fails("users", "create", "--email", "second.ext@example.com",
+                                              "--first-name", "A", "--last-name", "B", "--external-id", "u-unique",
+                                              "--no-password")
+    assert "validation_error" in acme.cli.fails("users", "create", "--email", "third.ext@example.com",
+                                                "--first-name", "A", "--last-name", "B", "--external-id", "a/b",
+                                                "--no-password")

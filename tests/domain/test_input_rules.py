@@ -12,7 +12,7 @@ from teamgate.domain import tokens
 from teamgate.domain.emails import MAX_EMAIL_LENGTH, parse_email
 from teamgate.domain.ids import is_id, new_id
 from teamgate.domain.passwords import MAX_LENGTH, password_problem, person_inputs
-from teamgate.domain.text import name_problem, text_problem
+from teamgate.domain.text import EXTERNAL_ID_RULE, external_id_problem, name_problem, text_problem
 
 ONE_LINE = "must not contain control characters, line breaks or bidi overrides"
 MULTILINE = "must not contain control characters (other than tabs and line breaks) or bidi overrides"
@@ -78,6 +78,25 @@ class TestDigests:
     def test_a_token_carries_32_random_bytes(self):
         assert tokens.TOKEN_BYTES == 32
         assert len(tokens.new_token()) == 43
+
+    def test_team_keys_and_server_keys_are_told_apart_by_their_prefix(self):
+        team, server = tokens.new_api_key(), tokens.new_server_key()
+        assert team.startswith("tgk_") and server.startswith("tgs_") and len(server) == 4 + 43
+        assert tokens.SERVER_KEY_PREFIX == "tgs_" and not server.startswith(tokens.API_KEY_PREFIX)
+        assert tokens.new_server_key() != server
+
+
+class TestExternalIds:
+    @pytest.mark.parametrize("good", ["u-1", "42", "auth0|5f7c8ec7c33c6c004bbafe82", "user_2NNEqL2nrIRdJ194ndJqAHwEfxC",
+                                      "0b7e3f1c-8d2a-4f7e-9c1b-6a5d4e3f2a1b", "ann+test@example.com", "a:b.c~d=e",
+                                      "x" * 255])
+    def test_the_ids_products_use_are_accepted(self, good):
+        assert external_id_problem(good) is None
+
+    @pytest.mark.parametrize("bad", ["", "x" * 256, "a/b", "a b", "a\\b", "a?b", "a#b", "a%2Fb", "é", "a\x00b",
+                                     "a\nb", "../x", "\u202eu-1", "a\tb"])
+    def test_what_a_path_segment_or_a_header_cannot_carry_plainly_is_refused(self, bad):
+        assert external_id_problem(bad) == EXTERNAL_ID_RULE
 
 
 class TestAddresses:

@@ -18,6 +18,7 @@ TEAM_TABLES = ["memberships", "tasks", "task_assignments", "invitations", "api_k
 USER_TABLES = ["users", "sessions", "account_tokens", "oauth_grants", "oauth_refresh_tokens", "oauth_consents"]
 # the OpenID Connect provider's: the installation's, readable by all, written only as their policies allow
 INSTALLATION_TABLES = {"oidc_clients", "oidc_signing_keys"}
+SERVER_KEY_TABLES = ["server_keys"]  # a transaction sees only the server key it authenticated with
 GLOBAL_TABLES = {"alembic_version", "setup_tokens"}  # no team or user in them; nothing to separate
 
 
@@ -94,7 +95,7 @@ async def test_a_person_sees_their_own_join_requests_in_every_team_and_nobody_el
 
 async def test_with_nothing_set_no_row_at_all_is_seen(harness, teams):
     async with harness.rt.sessions() as db, db.begin():
-        for table in [*TEAM_TABLES, *USER_TABLES]:
+        for table in [*TEAM_TABLES, *USER_TABLES, *SERVER_KEY_TABLES]:
             assert await rows(db, table, "1") == [], table
         assert await rows(db, "teams", "id") == []
 
@@ -175,7 +176,7 @@ async def test_every_table_with_team_or_user_rows_has_forced_rls_and_policies(ha
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = 'public' AND c.relkind = 'r'"))).all()
     tables = {name: (enabled, forced, policies) for name, enabled, forced, policies in found}
-    assert set(TEAM_TABLES) | set(USER_TABLES) | {"teams"} | INSTALLATION_TABLES | GLOBAL_TABLES == set(tables)
+    assert set(TEAM_TABLES) | set(USER_TABLES) | set(SERVER_KEY_TABLES) | {"teams"} | INSTALLATION_TABLES | GLOBAL_TABLES == set(tables)
     for name, (enabled, forced, policies) in tables.items():
         if name not in GLOBAL_TABLES:
             assert enabled and forced and policies > 0, f"{name} lacks enabled and forced row-level security"

@@ -181,6 +181,15 @@ async def signed_in_console(harness, person):
     return browser, csrf_of(console.text) if 'name="csrf"' in console.text else None
 
 
+async def test_the_console_lists_each_members_external_id_once_anyone_has_one(harness, acme):
+    team, _ = acme
+    browser, _ = await signed_in_console(harness, team.owner)
+    assert "External id" not in (await browser.get("/console")).text  # teamgate's own accounts only: no column
+    await add_member(harness.rt, team.id, "product.person@example.com", external_id="auth0|5f7c8ec7c33c")
+    page = (await browser.get("/console")).text
+    assert "External id" in page and "<code>auth0|5f7c8ec7c33c</code>" in page
+
+
 async def test_the_console_shows_why_an_email_failed_without_the_servers_details(harness, acme):
     team, key = acme
 

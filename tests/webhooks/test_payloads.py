@@ -9,7 +9,7 @@ import pytest
 
 from teamgate.api import present
 from teamgate.services import payloads
-from teamgate.storage.models import Invitation, Membership, User
+from teamgate.storage.models import Invitation, Membership, ServerKey, User
 
 NOW = datetime(2026, 12, 6, 19, 30, 15, 123456, tzinfo=UTC)
 
@@ -47,12 +47,26 @@ def test_an_invitation_is_the_same_json_as_the_api_shows_and_carries_no_token(ro
     assert "token" not in data and "acceptUrl" not in data
 
 
-def test_a_member_is_the_same_json_as_the_api_shows():
+@pytest.mark.parametrize("external_id", [None, "auth0|5f7c8ec7c33c6c004bbafe82"])
+def test_a_member_is_the_same_json_as_the_api_shows(external_id):
     user = User(id="usr_2", email="Bob@Example.com", email_normalized="bob@example.com", first_name="Bob",
-                last_name="Builder", password_hash="x", is_system_owner=False, created_at=NOW, email_verified_at=NOW)
+                last_name="Builder", password_hash="x", is_system_owner=False, created_at=NOW, email_verified_at=NOW,
+                external_id=external_id)
     for membership in (Membership(team_id="team_1", user_id="usr_2", role="admin", is_owner=False, created_at=NOW),
                        Membership(team_id="team_1", user_id="usr_2", role="owner", is_owner=True, created_at=NOW)):
         assert payloads.member(membership, user) == api_json(present.member(membership, user))
+        assert payloads.member(membership, user)["externalId"] == external_id
+
+
+def test_an_actor_names_the_persons_external_id_and_the_server_key_it_acted_through():
+    user = User(id="usr_2", email="b@example.com", email_normalized="b@example.com", first_name="B", last_name="B",
+                password_hash="x", is_system_owner=False, created_at=NOW, external_id="u-bob")
+    key = ServerKey(id="srv_1", name="Partman", prefix="tgs_abcd", secret_hash=b"h", created_at=NOW)
+    assert payloads.actor("user", "usr_2", user=user, server_key=key) == {
+        "type": "user", "id": "usr_2", "externalId": "u-bob", "serverKeyId": "srv_1"}
+    user.external_id = None
+    assert payloads.actor("user", "usr_2", user=user) == {"type": "user", "id": "usr_2"}
+    assert payloads.actor("api_key", "key_1") == {"type": "api_key", "id": "key_1"}
 
 
 def test_a_join_request_is_the_same_json_as_the_api_shows():

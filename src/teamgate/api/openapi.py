@@ -52,9 +52,12 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _problem_response("`bad_request` (malformed JSON, no current team) or a closed invitation: "
                            "`invitation_expired`, `invitation_accepted`, `invitation_revoked`, `invitation_declined`; "
                            "`token_invalid` (a password-reset or verification link unknown, used or expired)."),
-    401: _problem_response("`unauthenticated` or `invalid_credentials`."),
-    403: _problem_response("`forbidden`, `role_not_allowed`, `email_mismatch` or `csrf_failed`."),
-    404: _problem_response("`not_found` or `invitation_not_found` (another team's resources are 404 too)."),
+    401: _problem_response("`unauthenticated` (no credential, or an unknown or revoked API key or server key) or "
+                           "`invalid_credentials`."),
+    403: _problem_response("`forbidden` (including `X-Acting-User` sent without a server key), `role_not_allowed`, "
+                           "`email_mismatch` or `csrf_failed`."),
+    404: _problem_response("`not_found` or `invitation_not_found` (another team's resources are 404 too, and so is "
+                           "a server key's `X-Acting-User` who is not a member of `X-Team-Id`)."),
     409: _problem_response("`already_member`, `invitation_pending`, `invitation_not_pending`, `account_exists`, "
                            "`seat_limit_reached`, `email_already_verified`, ..."),
     413: _problem_response("`payload_too_large`: the body is larger than TEAMGATE_MAX_REQUEST_BODY_BYTES."),
@@ -78,7 +81,8 @@ def _problem_schemas() -> dict[str, Any]:
 
 class DocumentedErrorsFastAPI(FastAPI):
     """FastAPI whose OpenAPI document also holds the `Problem` schema that PROBLEM_RESPONSES refer to
-    (FastAPI would file a `model=` response under application/json only)."""
+    (FastAPI would file a `model=` response under application/json only). (How each route
+    authenticates is documented by the security dependencies in http/deps.py.)"""
 
     def openapi(self) -> dict[str, Any]:
         document = super().openapi()

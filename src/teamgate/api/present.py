@@ -20,8 +20,15 @@ def team(t: Team) -> s.TeamOut:
 
 
 def member(m: Membership, u: User) -> s.MemberOut:
-    return s.MemberOut(user_id=u.id, email=u.email, email_verified=u.email_verified, first_name=u.first_name,
-                       last_name=u.last_name, role=m.role, is_owner=m.is_owner, joined_at=m.created_at)
+    return s.MemberOut(user_id=u.id, external_id=u.external_id, email=u.email, email_verified=u.email_verified,
+                       first_name=u.first_name, last_name=u.last_name, role=m.role, is_owner=m.is_owner,
+                       joined_at=m.created_at)
+
+
+def person(u: User, memberships: list[tuple[Team, Membership, frozenset[str]]]) -> s.PersonOut:
+    return s.PersonOut(**user(u).model_dump(), memberships=[
+        s.TeamRoleOut(team_id=t.id, team_name=t.name, role=m.role, permissions=sorted(permissions))
+        for t, m, permissions in memberships])
 
 
 def task(t: Task, assignee_ids: list[str]) -> s.TaskOut:
@@ -35,7 +42,8 @@ def api_key(k: ApiKey) -> s.ApiKeyOut:
 
 
 def audit_event(e: AuditEvent) -> s.AuditEventOut:
-    return s.AuditEventOut(id=e.id, action=e.action, actor=s.Ref(type=e.actor_type, id=e.actor_id),
+    return s.AuditEventOut(id=e.id, action=e.action,
+                           actor=s.ActorRef(type=e.actor_type, id=e.actor_id, server_key_id=e.actor_server_key_id),
                            target=s.Ref(type=e.target_type, id=e.target_id) if e.target_type else None,
                            ip=e.ip, user_agent=e.user_agent, data=e.data or {}, created_at=e.created_at)
 

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from pydantic.alias_generators import to_camel
 
 from teamgate.domain.passwords import MAX_LENGTH as PASSWORD_MAX
-from teamgate.domain.text import text_problem
+from teamgate.domain.text import EXTERNAL_ID, text_problem
 
 
 def _no_control_characters(value: str) -> str:
@@ -35,6 +35,7 @@ EmailText = Annotated[Text, Field(min_length=1, max_length=320)]
 Password = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
 Token = Annotated[str, Field(min_length=1, max_length=128)]
 Ident = Annotated[Text, Field(min_length=1, max_length=40)]
+ExternalId = Annotated[str, Field(pattern=f"^{EXTERNAL_ID.pattern}$", min_length=1, max_length=255)]
 RoleName = Annotated[Text, Field(min_length=1, max_length=64)]
 Utc = Annotated[datetime, PlainSerializer(  # RFC 3339 in UTC to the second; isoformat is a third faster than strftime
     lambda d: d.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z", return_type=str)]
@@ -142,11 +143,23 @@ class ResendIn(Input):
     send_email: bool = True
 
 
+class OnBehalfIn(Input):
+    """The person a product signed in, whom its server key accepts for (DESIGN 12)."""
+
+    external_id: ExternalId = Field(description="The person's id in the product (case matters).")
+    email: EmailText = Field(description="The address the product vouches the person controls; it must be the "
+                                         "invited one (else 403 `email_mismatch`).")
+    first_name: Name | None = None
+    last_name: Name | None = None
+
+
 class AcceptIn(Input):
     token: Token
     password: Password | None = None
     first_name: Name | None = None
     last_name: Name | None = None
+    user: OnBehalfIn | None = Field(default=None, description="With a server key only: accept on behalf of the "
+                                    "product's signed-in person (then no password or names at the top level).")
 
 
 class DeclineIn(Input):
@@ -161,12 +174,27 @@ class RenewalIn(Input):
 
 class UserOut(Output):
     id: str
+    external_id: str | None = Field(description="The person's id in the product that signs them in (DESIGN 12), "
+                                                "or null.")
     email: str
     first_name: str
     last_name: str
     is_system_owner: bool
     email_verified: bool  # the person showed control of the mailbox (DESIGN 10)
     created_at: Utc
+
+
+class TeamRoleOut(Output):
+    team_id: str
+    team_name: str
+    role: str
+    permissions: list[str]
+
+
+class PersonOut(UserOut):
+    """A person as a server key looks them up by externalId: the account and every team they are in."""
+
+    memberships: list[TeamRoleOut]
 
 
 class TeamOut(Output):
@@ -196,6 +224,7 @@ class SignedInOut(Output):
 
 class MemberOut(Output):
     user_id: str
+    external_id: str | None
     email: str
     first_name: str
     last_name: str
@@ -234,10 +263,15 @@ class Ref(Output):
     name: str | None = None
 
 
+class ActorRef(Ref):
+    server_key_id: str | None = Field(default=None, description="The server key the actor acted through (a "
+                                      "product acting for the person), if any.")
+
+
 class AuditEventOut(Output):
     id: str
     action: str
-    actor: Ref
+    actor: ActorRef
     target: Ref | None
     ip: str | None
     user_agent: str | None
@@ -311,6 +345,16 @@ class AcceptOut(Output):
     invitation: InvitationOut
     account_created: bool
     csrf_token: str
+
+
+class AcceptedOnBehalfOut(Output):
+    """A server key's accept on a person's behalf: no session, so no CSRF token (DESIGN 12)."""
+
+    user: UserOut
+    team: TeamOut
+    role: str
+    invitation: InvitationOut
+    account_created: bool
 
 
 class DeclineOut(Output):

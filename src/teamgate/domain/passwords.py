@@ -13,6 +13,9 @@ MAX_LENGTH = 256
 # of CPU, a denial of service on a public route. It judges the first 72 (its own default bound);
 # a longer password is at least as strong as its head, and a weak head (`aaaa...`) is refused.
 JUDGED_LENGTH = 72
+# The stored hash of an account made without a password (accepted on a product's word, DESIGN 12):
+# no argon2 hash has this form, so no password matches it; a password reset gives the account one.
+NO_PASSWORD = "!"
 SCORE_WORDS = {0: "very easy to guess", 1: "easy to guess", 2: "somewhat easy to guess", 3: "hard to guess"}
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Embeddings, overrides and isolates make displayed text read differently from what it is
@@ -31,3 +32,14 @@ def name_problem(value: str, *, max_length: int = 100) -> str | None:
     if not value.strip() or len(value) > max_length:
         return f"must be 1 to {max_length} characters"
     return text_problem(value)
+
+
+# A product's own user id (DESIGN 12): Auth0's `auth0|5f7c...`, Clerk's `user_2N...`, UUIDs, numbers,
+# addresses. It travels in a URL path segment and an HTTP header, so no `/`, no space, ASCII only.
+EXTERNAL_ID = re.compile(r"[A-Za-z0-9._~:@|+=-]{1,255}")
+EXTERNAL_ID_RULE = "must be 1 to 255 characters: letters, digits and . _ ~ : @ | + = -"
+
+
+def external_id_problem(value: str) -> str | None:
+    """What is wrong with an external id, or None. Compared exactly (case matters), never folded."""
+    return None if EXTERNAL_ID.fullmatch(value) else EXTERNAL_ID_RULE

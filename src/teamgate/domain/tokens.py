@@ -1,4 +1,4 @@
-"""Bearer secrets (invitation tokens, session tokens, API keys): 256 bits, stored only as SHA-256.
+"""Bearer secrets (invitation tokens, session tokens, API keys, server keys): 256 bits, stored only as SHA-256.
 
 A 256-bit random value cannot be guessed, so a fast hash is enough to keep the stored form
 useless to a reader of the database; a slow hash would only slow every request.
@@ -11,7 +11,8 @@ import hmac
 import secrets as _secrets
 
 TOKEN_BYTES = 32
-API_KEY_PREFIX = "tgk_"
+API_KEY_PREFIX = "tgk_"  # a team's API key
+SERVER_KEY_PREFIX = "tgs_"  # a product backend's server key, across teams (DESIGN 12)
 
 
 def new_token() -> str:
@@ -21,6 +22,10 @@ def new_token() -> str:
 
 def new_api_key() -> str:
     return API_KEY_PREFIX + new_token()
+
+
+def new_server_key() -> str:
+    return SERVER_KEY_PREFIX + new_token()
 
 
 def hash_token(token: str) -> bytes:

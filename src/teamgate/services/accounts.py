@@ -13,14 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from teamgate import errors
 from teamgate.domain.emails import normalize_email, parse_email
 from teamgate.domain.ids import new_id
-from teamgate.domain.passwords import password_problem, person_inputs
-from teamgate.domain.text import name_problem, text_problem
+from teamgate.domain.passwords import NO_PASSWORD, password_problem, person_inputs
+from teamgate.domain.text import external_id_problem, name_problem, text_problem
 from teamgate.domain.tokens import derive, hash_token, new_token
 from teamgate.runtime import Runtime
 from teamgate.services import api_keys, audit, join_requests, oauth_grants
 from teamgate.services import invitations as invitations_service
 from teamgate.services.context import Actor
-from teamgate.storage.models import Session, SetupToken, User
+from teamgate.storage.models import ServerKey, Session, SetupToken, User
 from teamgate.storage.repositories import account_tokens as tokens_repo
 from teamgate.storage.repositories import accounts as repo
 from teamgate.storage.repositories import teams as teams_repo
@@ -80,8 +80,11 @@ async def new_person(rt: Runtime, email: str, password: str | None, first_name: 
 
 
 async def create_user(db: AsyncSession, rt: Runtime, actor: Actor, *, email: str, first_name: str, last_name: str,
-                      password: str, system_owner: bool = False) -> User:
-    """Raises ValidationFailed (email, names, weak password) or AccountExists."""
+                      password: str | None, system_owner: bool = False, external_id: str | None = None) -> User:
+    """Raises ValidationFailed (email, names, weak password, external id) or AccountExists (the
+    address, or the external id, is another account's). Without a password (None) nobody can sign
+    in with one until a password reset, which only the mailbox's owner can do: for a person a
+    product signs in (`external_id`, DESIGN 12)."""
     try:
         address = parse_email(email)
     except ValueError as exc:
@@ -89,21 +92,26 @@ async def create_user(db: AsyncSession, rt: Runtime, actor: Actor, *, email: str
     for field, value in (("firstName", first_name), ("lastName", last_name)):
         if problem := name_problem(value):
             raise errors.ValidationFailed(field, problem)
-    await check_password(rt, password, email=address.display, first_name=first_name, last_name=last_name)
+    if external_id is not None and (problem := external_id_problem(external_id)):
+        raise errors.ValidationFailed("externalId", problem)
+    if password is not None:
+        await check_password(rt, password, email=address.display, first_name=first_name, last_name=last_name)
     if await repo.email_taken(db, address.normalized):
         raise errors.AccountExists(f"An account for {address.display} already exists.")
+    if external_id is not None and await repo.user_id_by_external_id(db, external_id):
+        raise errors.AccountExists("Another account has this external id.")
     user = User(id=new_id("usr"), email=address.display, email_normalized=address.normalized,
                 first_name=first_name.strip(), last_name=last_name.strip(),
-                password_hash=await rt.passwords.hash(password),
-                is_system_owner=system_owner, created_at=rt.clock.now())
+                password_hash=await rt.passwords.hash(password) if password is not None else NO_PASSWORD,
+                is_system_owner=system_owner, created_at=rt.clock.now(), external_id=external_id)
     await act_for(db, user_id=user.id)
     db.add(user)
     try:
         await db.flush()
     except IntegrityError:
-        raise errors.AccountExists(f"An account for {address.display} already exists.") from None
+        raise errors.AccountExists(f"An account for {address.display} (or its external id) already exists.") from None
     audit.record(db, rt, actor, "user.created", team_id=None, target_type="user", target_id=user.id,
-                 systemOwner=system_owner)
+                 systemOwner=system_owner, **({"externalId": external_id} if external_id else {}))
     return user
 
 
@@ -203,14 +211,14 @@ async def complete_setup(db: AsyncSession, rt: Runtime, *, token: str, email: st
 
 async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash: str, via: str,
                     first_name: str | None = None, last_name: str | None = None, ip: str | None = None,
-                    user_agent: str | None = None) -> None:
+                    user_agent: str | None = None, server_key: ServerKey | None = None) -> None:
     """Whoever proved control of the mailbox gets the account (DESIGN 10): a new password (and
     names, if given), the address verified, and every session and unused account link ended.
     Taking over an unverified account (`account.reclaimed`) also revokes the API keys it made and
     the pending invitations it sent and denies the join requests it made, since whoever held it
     before may have been a squatter; its
     memberships stay, as they belong to the address that was invited. On a verified account this
-    is a password reset."""
+    is a password reset. `server_key`: a product vouched for the mailbox (DESIGN 12)."""
     now = rt.clock.now()
     was_verified = user.email_verified
     await act_for(db, user_id=user.id)
@@ -223,7 +231,8 @@ async def take_over(db: AsyncSession, rt: Runtime, user: User, *, password_hash:
     sessions = await tokens_repo.end_sessions(db, user.id)
     await tokens_repo.retire(db, user.id, now)
     grants = await oauth_grants.revoke_all(db, rt, user.id)  # and every refresh token signed-in products hold
-    actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
+    actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent,
+                  server_key=server_key)
     keys = invitations = requests = 0
     if not was_verified:
         for team, _ in await teams_repo.teams_of_user(db, user.id):

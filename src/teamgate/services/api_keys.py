@@ -4,7 +4,8 @@ A key acts with at most its creator's current rights (DESIGN section 10): it die
 creator leaves the team, and when its creator drops below its role it is lowered to the
 creator's new role, or revoked when that role cannot manage keys (the person could neither make
 nor revoke such a key any more, so nothing of theirs should keep acting at that rank). Only
-people (sessions) and operators (the CLI) make keys: a key cannot make a key."""
+people (sessions) and operators (the CLI) make keys: a key cannot make a key, nor can a server key
+acting for a person (DESIGN 12)."""
 
 from __future__ import annotations
 
@@ -35,10 +36,12 @@ class IssuedKey:
 
 
 async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, name: str, role: str) -> IssuedKey:
-    """Raises Forbidden (no permission, or the caller is an API key), ValidationFailed (unknown role),
+    """Raises Forbidden (no permission, or the caller is a key), ValidationFailed (unknown role),
     RoleNotAllowed (owner, or above the caller)."""
     if ctx.actor.api_key is not None:  # else a leaked key could mint keys that outlive its revocation
         raise errors.Forbidden("An API key cannot create API keys; a person (signed in) or an operator can.")
+    if ctx.actor.server_key is not None:  # the same, for a server key acting for a person
+        raise errors.Forbidden("A key cannot create API keys; a person (signed in) or an operator can.")
     ctx.require(MANAGE)
     granted = rt.catalog.get(role)
     if granted is None:

@@ -1,4 +1,5 @@
-"""Audit events: one for every change, written in the same transaction as the change."""
+"""Audit events: one for every change, written in the same transaction as the change. An event
+made through a server key names the key beside the person it acted for (DESIGN 12)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from teamgate.storage.repositories import audit as audit_repo
 
 def record(db: AsyncSession, rt: Runtime, actor: Actor, action: str, *, team_id: str | None,
            target_type: str | None = None, target_id: str | None = None, **data: Any) -> AuditEvent:
-    event = AuditEvent(id=new_id("evt"), team_id=team_id, actor_type=actor.kind, actor_id=actor.id, action=action,
+    event = AuditEvent(id=new_id("evt"), team_id=team_id, actor_type=actor.kind, actor_id=actor.id,
+                       actor_server_key_id=actor.server_key.id if actor.server_key else None, action=action,
                        target_type=target_type, target_id=target_id, ip=actor.ip, user_agent=actor.user_agent,
                        data=data, created_at=rt.clock.now())
     db.add(event)

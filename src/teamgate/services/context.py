@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from teamgate import errors
 from teamgate.domain.roles import PERMISSIONS, Role, RoleCatalog
-from teamgate.storage.models import ApiKey, User
+from teamgate.storage.models import ApiKey, ServerKey, User
 
 
 @dataclass(frozen=True)
 class Actor:
-    """The caller: a signed-in user, an API key, the system (CLI), or an invitee holding a token."""
+    """The caller: a signed-in user, an API key, a server key, the system (CLI), or an invitee
+    holding a token. A person a product acts for through its server key (DESIGN 12) is a user
+    with `server_key` set: they act with their own role, and the key is named beside them."""
 
     kind: str
     id: str | None
@@ -20,10 +22,13 @@ class Actor:
     api_key: ApiKey | None = None
     ip: str | None = None
     user_agent: str | None = None
+    server_key: ServerKey | None = None
 
     @property
     def is_system_owner(self) -> bool:
-        return self.user is not None and self.user.is_system_owner
+        """A system owner's rights are never borrowed through a server key: a product acts for a
+        person only with that person's roles in their teams."""
+        return self.user is not None and self.user.is_system_owner and self.server_key is None
 
     @classmethod
     def system(cls) -> Actor:

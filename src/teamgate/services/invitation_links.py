@@ -13,13 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
 from teamgate.domain import invitation as rules
+from teamgate.domain.emails import parse_email
 from teamgate.domain.ids import new_id
+from teamgate.domain.passwords import NO_PASSWORD
+from teamgate.domain.text import external_id_problem, name_problem
 from teamgate.domain.tokens import hash_token
 from teamgate.runtime import Runtime
 from teamgate.services import accounts, audit, events, recovery
 from teamgate.services.context import Actor
 from teamgate.services.invitations import inviter_can_still_grant
-from teamgate.storage.models import Invitation, Membership, Session, Task, TaskAssignment, Team, User
+from teamgate.storage.models import Invitation, Membership, ServerKey, Session, Task, TaskAssignment, Team, User
 from teamgate.storage.repositories import accounts as accounts_repo
 from teamgate.storage.repositories import invitations as repo
 from teamgate.storage.repositories import tasks as tasks_repo
@@ -99,21 +102,84 @@ async def describe(db: AsyncSession, rt: Runtime, token: str, *, signed_in: User
                      account_exists=account_exists)
 
 
+@dataclass(frozen=True)
+class Vouched:
+    """A person a product signed in, presented by its server key (DESIGN 12): the product knows them
+    as `external_id` and vouches that they control `email`."""
+
+    server_key: ServerKey
+    external_id: str
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+def _vouched_names(vouched: Vouched) -> tuple[str, str]:
+    """Raises ValidationFailed: a name given that is empty or unsafe (names are optional)."""
+    for field, value in (("user.firstName", vouched.first_name), ("user.lastName", vouched.last_name)):
+        if value is not None and (problem := name_problem(value)):
+            raise errors.ValidationFailed(field, problem)
+    return (vouched.first_name or "").strip(), (vouched.last_name or "").strip()
+
+
+async def _vouched_person(db: AsyncSession, rt: Runtime, invitation: Invitation,
+                          vouched: Vouched) -> tuple[User | None, User | None, accounts.NewPerson | None]:
+    """The account of a product's person: the one with their external id; else the one with the
+    invited address, when its address was proven (it is linked to the external id on accept); else
+    a new one, taking over an unverified account with the address (the mailbox's owner wins,
+    DESIGN 10). A system owner's account is neither linked nor taken over. As (account, account to
+    take over, what a new account needs). Raises ValidationFailed, EmailMismatch (not the invited
+    address, or the external id's account has another), AccountExists (the address is another
+    external id's, or a system owner's)."""
+    if problem := external_id_problem(vouched.external_id):
+        raise errors.ValidationFailed("user.externalId", problem)
+    try:
+        address = parse_email(vouched.email)
+    except ValueError as exc:
+        raise errors.ValidationFailed("user.email", str(exc)) from None
+    if address.normalized != invitation.email_normalized:
+        raise errors.EmailMismatch("This invitation was sent to another email address than the person's.")
+    first_name, last_name = _vouched_names(vouched)
+    user = await accounts_repo.act_as_user_with_external_id(db, vouched.external_id)
+    if user is not None:
+        if user.email_normalized != invitation.email_normalized:
+            raise errors.EmailMismatch("The account with this externalId has another email address than the one "
+                                       "this invitation was sent to.")
+        return user, None, None
+    holder = await accounts_repo.act_as_user_with_email(db, invitation.email_normalized)
+    if holder is not None and holder.external_id is not None:
+        await _ensure_still_usable(db, rt, invitation)
+        raise errors.AccountExists("The invited address belongs to an account with another externalId.")
+    if holder is not None and holder.is_system_owner:  # an operator's account is never annexed on a product's word
+        await _ensure_still_usable(db, rt, invitation)
+        raise errors.AccountExists("The invited address belongs to a system owner's account, which is not linked "
+                                   "to a product's person; the system owner signs in to teamgate to accept.")
+    if holder is not None and holder.email_verified:
+        return holder, None, None
+    return None, holder, accounts.NewPerson(first_name, last_name, NO_PASSWORD)
+
+
 async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User | None, password: str | None = None,
                  first_name: str | None = None, last_name: str | None = None, ip: str | None = None,
-                 user_agent: str | None = None) -> Accepted:
+                 user_agent: str | None = None, vouched: Vouched | None = None) -> Accepted:
     """Accept: create the account (new person) or use the signed-in one, add the membership and
     task assignments, mark the invitation accepted, in one transaction. With the mail token the
     address counts as proven: a new account starts verified, and an unverified account with the
-    address is taken over (new password and names, its sessions and keys ended). Raises
-    InvitationNotFound, Invitation{Accepted,Declined,Revoked,Expired}, EmailMismatch,
-    AccountExists, AlreadyMember, SeatLimitReached, ValidationFailed. A refused accept changes nothing."""
+    address is taken over (new password and names, its sessions and keys ended). With `vouched`
+    (a server key accepting on a person's behalf, DESIGN 12) the product's word proves it: the
+    person's account is found by external id or address, or made without a password, and every
+    other rule is the same. Raises InvitationNotFound, Invitation{Accepted,Declined,Revoked,Expired},
+    EmailMismatch, AccountExists, AlreadyMember, SeatLimitReached, ValidationFailed. A refused
+    accept changes nothing."""
     presented = await _usable(db, rt, token)
     invitation = presented.invitation
+    proven = presented.proves_mailbox or vouched is not None  # the mailbox itself, or the product's word for it
     reclaimed: User | None = None
     newcomer: accounts.NewPerson | None = None
     user: User | None = None
-    if signed_in is not None:
+    if vouched is not None:
+        user, reclaimed, newcomer = await _vouched_person(db, rt, invitation, vouched)
+    elif signed_in is not None:
         if signed_in.email_normalized != invitation.email_normalized:
             raise errors.EmailMismatch("You are signed in with a different email than this invitation was sent to.")
         user = signed_in
@@ -139,22 +205,32 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
         raise errors.SeatLimitReached(f"{team.name} has no free seat left.")
 
     created = user is None and reclaimed is None
+    server_key = vouched.server_key if vouched is not None else None
     if user is None and newcomer is not None and reclaimed is not None:
         user = reclaimed
         await accounts.take_over(db, rt, user, password_hash=newcomer.password_hash, first_name=newcomer.first_name,
-                                 last_name=newcomer.last_name, via="invitation", ip=ip, user_agent=user_agent)
+                                 last_name=newcomer.last_name, via="invitation", ip=ip, user_agent=user_agent,
+                                 server_key=server_key)
     elif user is None and newcomer is not None:
         user = User(id=new_id("usr"), email=invitation.email, email_normalized=invitation.email_normalized,
                     first_name=newcomer.first_name, last_name=newcomer.last_name,
                     password_hash=newcomer.password_hash, is_system_owner=False, created_at=now,
-                    email_verified_at=now if presented.proves_mailbox else None)
+                    email_verified_at=now if proven else None,
+                    external_id=vouched.external_id if vouched is not None else None)
         await act_for(db, user_id=user.id)
-        await _insert(db, user, errors.AccountExists("An account with this email was just created; sign in."))
+        await _insert(db, user, errors.AccountExists("An account with this email was just created; sign in."
+                                                     if vouched is None else "An account with this email or "
+                                                     "externalId was just created; try again."))
         await recovery.send_verification(db, rt, user)  # made with the link token: ask the mailbox
     if user is None:  # unreachable: a person either was signed in or sent what a new account needs
         raise errors.InvitationNotFound("Invalid or expired invitation.")
-    actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent)
-    if presented.proves_mailbox and not user.email_verified:  # a signed-in account, now proven
+    if vouched is not None and user.external_id is None:  # teamgate's own account, now the product's person too
+        await act_for(db, user_id=user.id)
+        user.external_id = vouched.external_id
+        await _insert(db, user, errors.AccountExists("Another account was just given this externalId; try again."))
+    actor = Actor(kind="user", id=user.id, name=user.name, user=user, ip=ip, user_agent=user_agent,
+                  server_key=server_key)
+    if proven and not user.email_verified:  # a signed-in account, now proven
         user.email_verified_at = now
         audit.record(db, rt, actor, "email.verified", team_id=None, target_type="user", target_id=user.id,
                      via="invitation")
@@ -171,7 +247,8 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
         audit.record(db, rt, actor, "user.created", team_id=team.id, target_type="user", target_id=user.id,
                      via="invitation", emailVerified=user.email_verified)
     audit.record(db, rt, actor, "invitation.accepted", team_id=team.id, target_type="invitation",
-                 target_id=invitation.id, role=invitation.role, mailToken=presented.proves_mailbox)
+                 target_id=invitation.id, role=invitation.role, mailToken=presented.proves_mailbox,
+                 **({"onBehalf": True} if vouched is not None else {}))
     audit.record(db, rt, actor, "member.added", team_id=team.id, target_type="user", target_id=user.id,
                  role=invitation.role, taskIds=sorted(task_ids))
     await events.invitation(db, rt, "invitation.accepted", invitation, actor)

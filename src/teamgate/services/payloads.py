@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from teamgate.domain.invitation import effective_status
-from teamgate.storage.models import Invitation, JoinRequest, Membership, User
+from teamgate.storage.models import Invitation, JoinRequest, Membership, ServerKey, User
 
 
 def utc(d: datetime | None) -> str | None:
@@ -43,8 +43,21 @@ def invitation(i: Invitation, now: datetime) -> dict[str, Any]:
 
 def member(m: Membership, u: User) -> dict[str, Any]:
     """As api/present.member (MemberOut)."""
-    return {"userId": u.id, "email": u.email, "firstName": u.first_name, "lastName": u.last_name,
-            "emailVerified": u.email_verified, "role": m.role, "isOwner": m.is_owner, "joinedAt": utc(m.created_at)}
+    return {"userId": u.id, "externalId": u.external_id, "email": u.email, "firstName": u.first_name,
+            "lastName": u.last_name, "emailVerified": u.email_verified, "role": m.role, "isOwner": m.is_owner,
+            "joinedAt": utc(m.created_at)}
+
+
+def actor(kind: str, actor_id: str | None, *, user: User | None = None,
+          server_key: ServerKey | None = None) -> dict[str, Any]:
+    """Who acted, as an event's `actor`: a person with the id their product knows them by, and the
+    server key through which a product acted for them (DESIGN 12), when it did."""
+    found: dict[str, Any] = {"type": kind, "id": actor_id}
+    if user is not None and user.external_id is not None:
+        found["externalId"] = user.external_id
+    if server_key is not None:
+        found["serverKeyId"] = server_key.id
+    return found
 
 
 def decider(r: JoinRequest) -> dict[str, Any] | None:

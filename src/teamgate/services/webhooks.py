@@ -20,7 +20,7 @@ from teamgate.domain.delivery import OutboxStatus
 from teamgate.domain.ids import is_id, new_id
 from teamgate.domain.roles import WEBHOOKS_MANAGE
 from teamgate.runtime import Runtime
-from teamgate.services import audit
+from teamgate.services import audit, payloads
 from teamgate.services.context import Actor, TeamContext
 from teamgate.storage.after_commit import call_after_commit
 from teamgate.storage.models import OutboxMessage, WebhookEndpoint
@@ -170,7 +170,7 @@ def _body(rt: Runtime, event_type: str, data: dict[str, Any], actor: Actor | Non
     now = rt.clock.now().replace(microsecond=0, tzinfo=None)
     payload: dict[str, Any] = {"type": event_type, "timestamp": now.isoformat() + "Z", "data": data}
     if actor is not None and actor.kind != "system":
-        payload["actor"] = {"type": actor.kind, "id": actor.id}
+        payload["actor"] = payloads.actor(actor.kind, actor.id, user=actor.user, server_key=actor.server_key)
     return json.dumps(payload, separators=(",", ":")).encode()
 
 

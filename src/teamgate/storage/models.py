@@ -50,6 +50,8 @@ class User(Base):
     created_at: Mapped[datetime]
     # when the person last showed control of the mailbox (DESIGN 10); None: not proven
     email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    # the person's id in the product that signs them in (DESIGN 12); None for teamgate's own accounts
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
 
     @property
     def email_verified(self) -> bool:
@@ -57,7 +59,8 @@ class User(Base):
 
     @property
     def name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        """The person's names, or their address when they gave none (a product's person may not)."""
+        return f"{self.first_name} {self.last_name}".strip() or self.email
 
 
 class Team(Base):
@@ -169,6 +172,20 @@ class ApiKey(Base):
     team: Mapped[Team] = relationship(viewonly=True, lazy="raise")  # as Invitation.team
 
 
+class ServerKey(Base):
+    """A product backend's key across every team (DESIGN 12): made by operators, stored hashed. It
+    has no role of its own: in a team it acts for a person (X-Acting-User) with that person's role."""
+
+    __tablename__ = "server_keys"
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 class Session(Base):
     __tablename__ = "sessions"
     __table_args__ = (Index("ix_sessions_user_id", "user_id"),)
@@ -216,6 +233,8 @@ class AuditEvent(Base):
     team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str | None] = mapped_column(String(40))
+    # the server key the actor acted through (a product acting for the person), if any
+    actor_server_key_id: Mapped[str | None] = mapped_column(String(40), default=None)
     action: Mapped[str] = mapped_column(String(64))
     target_type: Mapped[str | None] = mapped_column(String(32))
     target_id: Mapped[str | None] = mapped_column(String(40))

@@ -19,11 +19,16 @@ DEFINER_FUNCTIONS = [
     "teamgate_oauth_grant_by_code(bytea)", "teamgate_oauth_refresh_token_by_hash(bytea)",
     "teamgate_oauth_purge(timestamptz)",
     "teamgate_join_link_by_token(bytea)", "teamgate_invitations_to_remind(timestamptz, double precision, integer)",
+    "teamgate_server_key_by_hash(bytea)", "teamgate_user_by_external_id(text)",
 ]
 # The only columns of `users` the service changes (names, password, proof of the address). Not
 # is_system_owner, id or the address: with UPDATE on the whole table, a service role that sets
 # its own user as the scope could make that user a system owner through the `me` policy.
-USER_COLUMNS_UPDATED = ("first_name", "last_name", "password_hash", "email_verified_at")
+# external_id: an existing account is linked to its person in a product on the product's word.
+USER_COLUMNS_UPDATED = ("first_name", "last_name", "password_hash", "email_verified_at", "external_id")
+# Server keys are made and revoked by operators (the owner role) only: the service reads the one it
+# was called with and records when it was last used, so a service role turned hostile cannot mint one.
+SERVER_KEY_COLUMNS_UPDATED = ("last_used_at",)
 # What the service never changes in the OpenID Connect provider's installation-wide tables: a
 # client is made or deleted, never edited; a signing key is added on first need, and only the
 # operator (`teamgate oidc keys rotate`, as the owner) retires one. (Row-level security says the
@@ -71,6 +76,9 @@ async def ensure_service_role(conn: AsyncConnection, service_url: str) -> str | 
     await _execute_formatted(conn, f"GRANT UPDATE ({', '.join(USER_COLUMNS_UPDATED)}) ON users TO %I", role)
     for table, privileges in NOT_GRANTED.items():
         await _execute_formatted(conn, f"REVOKE {privileges} ON {table} FROM %I", role)
+    await _execute_formatted(conn, "REVOKE INSERT, UPDATE, DELETE ON server_keys FROM %I", role)
+    await _execute_formatted(conn, f"GRANT UPDATE ({', '.join(SERVER_KEY_COLUMNS_UPDATED)}) ON server_keys TO %I",
+                             role)
     for function in DEFINER_FUNCTIONS:
         await _execute_formatted(conn, f"GRANT EXECUTE ON FUNCTION {function} TO %I", role)
     return role

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 TEAM_SETTING = "teamgate.team_id"
 USER_SETTING = "teamgate.user_id"
+SERVER_KEY_SETTING = "teamgate.server_key_id"  # the server key a request authenticated with (DESIGN 12)
 
 _SET = text("SELECT set_config(:name, :value, true)")
 _CURRENT = "teamgate.scope"  # what this transaction has set already: a round trip saved per repeat
@@ -32,11 +33,11 @@ def enforced(db: AsyncSession) -> bool:
     return db.get_bind().dialect.name == "postgresql"
 
 
-_SETTING_OF = {"team_id": TEAM_SETTING, "user_id": USER_SETTING}
+_SETTING_OF = {"team_id": TEAM_SETTING, "user_id": USER_SETTING, "server_key_id": SERVER_KEY_SETTING}
 
 
 async def act_for_found(db: AsyncSession, lookup: str, params: dict, *, scope: str) -> bool:
-    """Run a cross-team definer lookup that returns a `team_id` or `user_id` column (`scope`), and
+    """Run a cross-team definer lookup that returns a `team_id`, `user_id` or `server_key_id` column (`scope`), and
     scope the rest of the transaction to what it found, so the row can then be read under the
     policies. One round trip: the setting is made in the lookup's own statement.
     True when it found something; always True where there is no such wall (SQLite)."""

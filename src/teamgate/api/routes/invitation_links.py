@@ -12,10 +12,10 @@ from teamgate.api import present
 from teamgate.api import schemas as s
 from teamgate.domain.invitation import PENDING
 from teamgate.http.cookies import set_session_cookie
-from teamgate.http.deps import Authenticated, Db, Rt, client_ip, token_use_limit
+from teamgate.http.deps import Auth, Authenticated, Db, Rt, client_ip, invitation_token_use_limit
 from teamgate.services import accounts, invitation_links, renewals
 
-router = APIRouter(prefix="/team-invitations", tags=["invitations"], dependencies=[Depends(token_use_limit)])
+router = APIRouter(prefix="/team-invitations", tags=["invitations"], dependencies=[Depends(invitation_token_use_limit)])
 
 
 @router.get("/validate/{token}", response_model=s.InvitationPreview)
@@ -28,9 +28,14 @@ async def validate(token: Annotated[str, Path(max_length=128)], auth: Authentica
         tasks=[s.TaskBrief.model_validate(t) for t in found.tasks], account_exists=found.account_exists)
 
 
-@router.post("/accept", response_model=s.AcceptOut)
+@router.post("/accept", response_model=s.AcceptOut | s.AcceptedOnBehalfOut,
+             # no credential (a new person), a session (an existing account), or a server key (`user`)
+             openapi_extra={"security": [{}, {"session": []}, {"serverKey": []}]})
 async def accept(body: s.AcceptIn, request: Request, response: Response, auth: Authenticated, db: Db, rt: Rt):
-    """A new person sends password and names; an existing account must be signed in (with CSRF)."""
+    """A new person sends password and names; an existing account must be signed in (with CSRF).
+    A server key sends `user` instead, the person it accepts for (DESIGN 12): no session is started."""
+    if body.user is not None or (auth.actor is not None and auth.actor.server_key is not None):
+        return await _accept_on_behalf(body, request, auth, db, rt)
     entered = await invitation_links.accept_and_enter(
         db, rt, token=body.token, session=auth.session, signed_in=auth.signed_in_user, password=body.password,
         first_name=body.first_name, last_name=body.last_name, ip=client_ip(request),
@@ -45,6 +50,27 @@ async def accept(body: s.AcceptIn, request: Request, response: Response, auth: A
     return s.AcceptOut(user=present.user(done.user), team=present.team(done.team), role=done.membership.role,
                        invitation=present.invitation(done.invitation, rt.clock.now()),
                        account_created=done.account_created, csrf_token=csrf)
+
+
+async def _accept_on_behalf(body: s.AcceptIn, request: Request, auth: Auth, db: Db, rt: Rt) -> s.AcceptedOnBehalfOut:
+    if auth.actor is None:
+        raise errors.Unauthenticated("Accepting on a person's behalf (`user`) takes a server key.")
+    if auth.actor.server_key is None:
+        raise errors.Forbidden("Only a server key can accept on a person's behalf (`user`).")
+    if body.user is None:
+        raise errors.ValidationFailed("user", "is required with a server key: the person to accept for")
+    if body.password is not None or body.first_name is not None or body.last_name is not None:
+        raise errors.ValidationFailed("password", "is not taken on a person's behalf; names go in `user`")
+    person = body.user
+    done = await invitation_links.accept(
+        db, rt, token=body.token, signed_in=None, ip=client_ip(request), user_agent=request.headers.get("user-agent"),
+        vouched=invitation_links.Vouched(server_key=auth.actor.server_key, external_id=person.external_id,
+                                         email=person.email, first_name=person.first_name,
+                                         last_name=person.last_name))
+    return s.AcceptedOnBehalfOut(user=present.user(done.user), team=present.team(done.team),
+                                 role=done.membership.role,
+                                 invitation=present.invitation(done.invitation, rt.clock.now()),
+                                 account_created=done.account_created)
 
 
 @router.post("/decline", response_model=s.DeclineOut)

@@ -1,6 +1,6 @@
 """Users, sessions and setup tokens.
 
-Lookups that come before anyone is known (by email, by session token, counting accounts) cross
+Lookups that come before anyone is known (by email, external id or session token, counting accounts) cross
 the row-level-security scope, so on PostgreSQL they go through the narrow definer functions."""
 
 from __future__ import annotations
@@ -22,6 +22,22 @@ async def user_id_by_email(db: AsyncSession, email_normalized: str) -> str | Non
     if enforced(db):
         return await db.scalar(text("SELECT id FROM teamgate_user_by_email(:e)"), {"e": email_normalized})
     return await db.scalar(select(User.id).where(User.email_normalized == email_normalized))
+
+
+async def user_id_by_external_id(db: AsyncSession, external_id: str) -> str | None:
+    """The account a product knows by `external_id` (DESIGN 12), across every team and user."""
+    if enforced(db):
+        return await db.scalar(text("SELECT id FROM teamgate_user_by_external_id(:x)"), {"x": external_id})
+    return await db.scalar(select(User.id).where(User.external_id == external_id))
+
+
+async def act_as_user_with_external_id(db: AsyncSession, external_id: str) -> User | None:
+    """The account with this external id, with the transaction scoped to it."""
+    user_id = await user_id_by_external_id(db, external_id)
+    if user_id is None:
+        return None
+    await act_for(db, user_id=user_id)
+    return await db.get(User, user_id)
 
 
 async def email_taken(db: AsyncSession, email_normalized: str) -> bool:

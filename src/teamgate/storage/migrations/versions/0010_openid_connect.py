@@ -19,7 +19,7 @@ security, so the service role can do with each only what its step needs:
 Invitations get `redirect_url`: where the person continues after accepting on /invite.
 
 Revision ID: 0010
-Revises: 0008a
+Revises: 0009
 """
 
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ from alembic import op
 from teamgate.storage.types import UTCDateTime
 
 revision = "0010"
-down_revision = "0008a"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
