@@ -27,7 +27,7 @@ from teamgate.api.routes import (
 )
 from teamgate.config import Settings
 from teamgate.email.senders import Sender, make_sender
-from teamgate.http import errors
+from teamgate.http import errors, idempotency
 from teamgate.http.middleware import BodyLimit, Observe, PrivateApiResponses, RequestId
 from teamgate.logs import configure as configure_logs
 from teamgate.runtime import Clock, build_runtime
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.dispatcher = dispatcher
     app.state.runs_dispatcher = run_dispatcher
     errors.install(app, error_page=problem_page)
+    idempotency.install(app)
     for router in (auth.router, recovery.router, self_service.router, teams.router, tasks.router, api_keys.router,
                    audit.router, invitation_links.router, invitations.router, webhooks.router):
         app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES)

@@ -234,11 +234,11 @@ class Dispatcher:
             if batch < upkeep.BATCH or self._stopping.is_set():
                 break
         async with unit_of_work(self.rt.sessions) as db:
-            outbox_purged, sessions_purged = await upkeep.purge(db, self.rt)
-        done = upkeep.Done(expired, outbox_purged, sessions_purged)
-        if expired or outbox_purged or sessions_purged:
+            outbox_purged, sessions_purged, answers_purged = await upkeep.purge(db, self.rt)
+        done = upkeep.Done(expired, outbox_purged, sessions_purged, answers_purged)
+        if expired or outbox_purged or sessions_purged or answers_purged:
             log.info("upkeep.done", extra={"expired": expired, "outbox_purged": outbox_purged,
-                                           "sessions_purged": sessions_purged})
+                                           "sessions_purged": sessions_purged, "answers_purged": answers_purged})
         return done
 
     @property

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.domain import invitation as rules
 from teamgate.runtime import Runtime
-from teamgate.services import audit, events, outbox
+from teamgate.services import audit, events, idempotency, outbox
 from teamgate.services.context import Actor
 from teamgate.storage.repositories import invitations as invitations_repo
 from teamgate.storage.repositories import upkeep as repo
@@ -25,6 +25,7 @@ class Done:
     expired: int
     outbox_purged: int
     sessions_purged: int
+    answers_purged: int = 0  # idempotency keys' kept answers, past their 24 hours
 
 
 async def expire_overdue(db: AsyncSession, rt: Runtime, *, limit: int = BATCH) -> int:
@@ -47,7 +48,10 @@ async def expire_overdue(db: AsyncSession, rt: Runtime, *, limit: int = BATCH) -
     return expired
 
 
-async def purge(db: AsyncSession, rt: Runtime) -> tuple[int, int]:
-    """Erased outbox rows older than the retention period, and sessions that have ended."""
+async def purge(db: AsyncSession, rt: Runtime) -> tuple[int, int, int]:
+    """Erased outbox rows older than the retention period, sessions that have ended, and the
+    answers kept for idempotency keys that have expired (some hold a secret: they go at once)."""
     now = rt.clock.now()
-    return await repo.purge(db, outbox_before=now - timedelta(days=rt.settings.retention_days), sessions_before=now)
+    outbox_purged, sessions_purged = await repo.purge(
+        db, outbox_before=now - timedelta(days=rt.settings.retention_days), sessions_before=now)
+    return outbox_purged, sessions_purged, await idempotency.purge(db, rt)

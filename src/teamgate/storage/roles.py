@@ -16,6 +16,7 @@ DEFINER_FUNCTIONS = [
     "teamgate_user_count()", "teamgate_outbox_claim(timestamptz, integer, text, timestamptz)",
     "teamgate_overdue_invitations(timestamptz, integer)", "teamgate_purge(timestamptz, timestamptz)",
     "teamgate_outbox_figures()", "teamgate_account_token_by_hash(bytea, timestamptz)",
+    "teamgate_idempotency_purge(timestamptz)",
 ]
 # The only columns of `users` the service changes (names, password, proof of the address). Not
 # is_system_owner, id or the address: with UPDATE on the whole table, a service role that sets
