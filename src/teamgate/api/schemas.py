@@ -126,11 +126,16 @@ class ApiKeyCreate(Input):
     role: RoleName
 
 
-class InvitationCreate(Input):
+class InvitationFields(Input):
+    """Whom to invite, as what: a single create's fields, and each row of a bulk create."""
+
     email: EmailText
     role: RoleName
     task_ids: Annotated[list[Ident], Field(max_length=100)] = []
     expires_in_days: Annotated[int, Field(ge=1, le=30)] | None = None
+
+
+class InvitationCreate(InvitationFields):
     send_email: bool = True
 
 

@@ -123,7 +123,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
     task_ids = list(dict.fromkeys(task_ids or []))
     missing = set(task_ids) - await tasks_repo.existing_ids(db, ctx.team_id, [t for t in task_ids if is_id(t)])
     if missing:
-        raise errors.ValidationFailed("taskIds", f"unknown task id(s) in this team: {', '.join(sorted(missing))}")
+        raise errors.ValidationFailed("taskIds", f"unknown task(s) in this team: {', '.join(sorted(missing))}")
     team = await teams_repo.team_by_id(db, ctx.team_id)
     if team is None:
         raise errors.NotFound("No such team.")
