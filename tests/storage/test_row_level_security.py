@@ -14,18 +14,19 @@ from tests.factories import invite, key_headers, make_api_key, make_team, sign_i
 pytestmark = pytest.mark.postgres_only
 
 TEAM_TABLES = ["memberships", "tasks", "task_assignments", "invitations", "api_keys", "audit_events",
-               "outbox_messages", "webhook_endpoints"]
+               "outbox_messages", "webhook_endpoints", "idempotency_keys"]
 USER_TABLES = ["users", "sessions", "account_tokens"]
 GLOBAL_TABLES = {"alembic_version", "setup_tokens"}  # no team or user in them; nothing to separate
 
 
 async def populate(harness, owner_email: str, name: str):
     """A team with a row in every scoped table: member, task with assignee, invitation with its
-    queued email, API key, audit events, a webhook endpoint, and a signed-in session."""
+    queued email, API key, audit events, a webhook endpoint, an idempotency key's kept answer, and
+    a signed-in session."""
     team = await make_team(harness.rt, owner_email, name=name)
     key = await make_api_key(harness.rt, team.id)
     client = harness.client()
-    task = await client.post("/api/v1/tasks", headers=key_headers(key),
+    task = await client.post("/api/v1/tasks", headers={**key_headers(key), "Idempotency-Key": "task-1"},
                              json={"title": f"{name} task", "assigneeIds": [team.owner.id]})
     assert task.status_code == 201
     await invite(client, key, f"invitee@{name.lower()}.example.com")
@@ -91,6 +92,9 @@ INSERTS = {
                    "'pending', now() + interval '1 day', 86400, 'x', now(), 0, 'skipped', 0)",
     "outbox_messages": "INSERT INTO outbox_messages (id, team_id, kind, recipient, subject, status, attempts, "
                        "next_attempt_at, created_at) VALUES (CAST(:new AS varchar), :b, 'x', 'x@x.io', 'x', 'queued', 0, now(), now())",
+    "idempotency_keys": "INSERT INTO idempotency_keys (id, caller, team_id, key_hash, fingerprint, status_code, "
+                        "media_type, response, created_at, expires_at) VALUES (CAST(:new AS varchar), 'api_key:x', :b, "
+                        "'\\x00', '\\x00', 201, 'application/json', '\\x00', now(), now() + interval '1 day')",
     "webhook_endpoints": "INSERT INTO webhook_endpoints (id, team_id, url, description, events, secret, created_at) "
                          "VALUES (CAST(:new AS varchar), :b, 'https://x.io', '', '[]', '\\x00', now())",
 }
