@@ -56,7 +56,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # FastAPI's own /docs and /redoc load unpinned scripts from a CDN: ours come from the package
     app = DocumentedErrorsFastAPI(title="teamgate", version=__version__, lifespan=lifespan,
                                   description="Team invitations: single-use links, roles, tasks, audit, "
-                                              "reliable email.",
+                                              "reliable email. Every POST that creates or sends takes an "
+                                              "`Idempotency-Key` header (IETF draft): repeated within 24 hours "
+                                              "with the same request, it answers the first answer again "
+                                              "(`Idempotent-Replayed: true`) and acts once.",
                                   docs_url=None, redoc_url=None)
     app.state.rt = rt
     app.state.dispatcher = dispatcher

@@ -84,6 +84,14 @@ Idempotent = Annotated[Held | None, Depends(held_key)]
 class IdempotentRoute(APIRoute):
     """A route whose answer is kept for the key it holds (if any), in the request's transaction."""
 
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if any(d.call is held_key for d in self.dependant.dependencies):  # document the replay's header
+            success = self.responses.setdefault(self.status_code or 200, {})
+            success.setdefault("headers", {})[REPLAYED] = {
+                "description": "`true` when this is the first answer again, for a repeated Idempotency-Key.",
+                "schema": {"type": "string", "enum": ["true"]}}
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         answer = super().get_route_handler()
 
