@@ -14,6 +14,7 @@ from benchmarks import system
 
 LUA = Path(__file__).parent / "lua"
 SCENARIOS = ("create", "validate", "list", "accept")  # each a script in lua/, run in this order
+ALL = (*SCENARIOS, "bulk")  # and the bulk create against single creates (benchmarks/bulk.py), by httpx
 
 
 @dataclass
