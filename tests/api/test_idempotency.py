@@ -166,6 +166,20 @@ async def test_a_kept_answer_expires_after_24_hours_and_the_upkeep_erases_it(har
         assert list(await db.scalars(select(IdempotencyRecord.status_code))) == [201]
 
 
+async def test_an_answer_sealed_under_a_replaced_secret_key_is_forgotten_not_a_server_error(harness, acme):
+    from teamgate.runtime import outbox_cipher
+
+    _, key = acme
+    client = harness.client()
+    first = await client.post(f"{API}/tasks", headers=keyed(key, "k8"), json={"title": "once"})
+    harness.rt.cipher = outbox_cipher(b"a different secret key of at least 32 bytes")
+    again = await client.post(f"{API}/tasks", headers=keyed(key, "k8"), json={"title": "once"})
+    assert again.status_code == 201 and "idempotent-replayed" not in again.headers  # worked out afresh
+    assert again.json()["id"] != first.json()["id"]
+    third = await client.post(f"{API}/tasks", headers=keyed(key, "k8"), json={"title": "once"})
+    assert third.headers["idempotent-replayed"] == "true" and third.json() == again.json()
+
+
 @pytest.mark.postgres_only
 async def test_two_requests_at_once_with_one_key_make_one_invitation(harness, acme):
     _, key = acme

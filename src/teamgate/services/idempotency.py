@@ -10,8 +10,10 @@ may hold a link token, an API key or a webhook secret) and purged once they expi
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +25,8 @@ from teamgate.services.context import Actor
 from teamgate.storage.models import IdempotencyRecord
 from teamgate.storage.repositories import idempotency as repo
 from teamgate.storage.scope import act_for
+
+log = logging.getLogger("teamgate.idempotency")
 
 
 @dataclass(frozen=True)
@@ -72,15 +76,18 @@ async def begin(db: AsyncSession, rt: Runtime, caller: Caller, key: str, fingerp
         raise errors.IdempotencyKeyInUse("A request with this Idempotency-Key is still being answered; "
                                          "try again in a moment to get its answer.")
     found = await repo.find(db, caller.name, key_hash)
-    if found is not None and found.expires_at <= rt.clock.now():  # expired, not purged yet: as if never used
-        await repo.remove(db, found)
-        found = None
     if found is None:
         return Claim(caller, key_hash, fingerprint)
-    if found.fingerprint != fingerprint:
+    if found.expires_at > rt.clock.now() and found.fingerprint != fingerprint:
         raise errors.IdempotencyKeyReused("This Idempotency-Key was used for a different request; use a new key "
                                           "for a new request.")
-    return Answer(found.status_code, found.media_type, rt.cipher.decrypt(found.response))
+    try:
+        if found.expires_at > rt.clock.now():
+            return Answer(found.status_code, found.media_type, rt.cipher.decrypt(found.response))
+    except InvalidToken:  # sealed under a secret key since replaced: it cannot be answered again
+        log.warning("idempotency.answer_unreadable", extra={"caller": caller.name})
+    await repo.remove(db, found)  # expired (not purged yet) or unreadable: as if the key was never used
+    return Claim(caller, key_hash, fingerprint)
 
 
 async def remember(db: AsyncSession, rt: Runtime, claim: Claim, answer: Answer) -> None:

@@ -22,7 +22,7 @@ from teamgate.web.common import page, redirect
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=128)]
-ListText = Annotated[str, Form(max_length=200_000)]
+ListText = Annotated[str, Form(max_length=1_000_000)]  # the request body limit bounds it first
 Role = Annotated[str, Form(max_length=64)]
 NoEmail = Annotated[bool, Form()]
 EXAMPLE = "ada@example.com, admin\ngrace@example.com, member, Write the onboarding guide; Review the budget"
