@@ -10,8 +10,9 @@ from tests.live import Service
 
 
 def test_a_request_in_flight_when_serve_gets_sigterm_is_answered_in_full(tmp_path):
-    # a deliberately slow password hash keeps the accept in flight for a second or so
-    service = Service(tmp_path, env={"TEAMGATE_ARGON2_MEMORY_KIB": "65536", "TEAMGATE_ARGON2_TIME_COST": "12"})
+    # a deliberately slow password hash keeps the accept in flight for several seconds, so the
+    # signal lands while it hashes even when the machine is busy and the request starts late
+    service = Service(tmp_path, env={"TEAMGATE_ARGON2_MEMORY_KIB": "65536", "TEAMGATE_ARGON2_TIME_COST": "24"})
     try:
         service.cli("users", "create", "--email", "olivia@example.com", "--first-name", "Olivia", "--last-name", "O",
                     "--password-stdin", stdin="owner passphrase 1\n")
@@ -24,7 +25,7 @@ def test_a_request_in_flight_when_serve_gets_sigterm_is_answered_in_full(tmp_pat
             f"{service.url}/api/v1/team-invitations/accept", timeout=60,
             json={"token": token, "password": "a long new password", "firstName": "Ann", "lastName": "A"})))
         accepting.start()
-        time.sleep(0.3)  # the accept is hashing now
+        time.sleep(1.0)  # the accept is hashing now
         service.process.send_signal(signal.SIGTERM)
         accepting.join(timeout=60)
         # uvicorn shuts down gracefully, then re-raises the signal so the exit says why it ended

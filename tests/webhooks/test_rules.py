@@ -99,3 +99,24 @@ class TestManyDispatchers:
         ids = [hit.headers["webhook-id"] for hit in receiver.hits]
         assert len(ids) == events and len(set(ids)) == events
         assert {d["status"] for d in await deliveries(caller, created["id"])} == {"delivered"}
+
+
+class TestWhatPeopleAreShown:
+    def test_an_endpoint_is_enabled_failing_disabled_by_hand_or_disabled_after_failures(self):
+        later = NOW + rules.DISABLE_AFTER
+        assert rules.endpoint_state(None, None) == rules.EndpointState.ENABLED
+        assert rules.endpoint_state(None, NOW) == rules.EndpointState.FAILING
+        assert rules.endpoint_state(later, None) == rules.EndpointState.DISABLED
+        assert rules.endpoint_state(later, NOW) == rules.EndpointState.DISABLED_AFTER_FAILURES
+
+    def test_a_sent_delivery_is_delivered_and_only_a_queued_one_has_a_next_attempt(self):
+        assert [rules.delivery_status(s) for s in ("queued", "sending", "sent", "failed")] == [
+            "queued", "sending", "delivered", "failed"]
+        assert rules.next_attempt("queued", NOW) == NOW
+        assert [rules.next_attempt(s, NOW) for s in ("sending", "sent", "failed")] == [None, None, None]
+
+    def test_the_previous_secret_signs_until_its_overlap_ends(self):
+        ends = NOW + rules.SECRET_OVERLAP
+        assert not rules.previous_secret_live(None, NOW)
+        assert rules.previous_secret_live(ends, ends - timedelta(seconds=1))
+        assert not rules.previous_secret_live(ends, ends)

@@ -5,9 +5,11 @@ Address checks at send time (SSRF) live in webhooks/addresses.py: they need the 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from teamgate import errors
+from teamgate.domain.delivery import OutboxStatus
 
 EVENT_TYPES = frozenset({
     "invitation.created", "invitation.resent", "invitation.delivered", "invitation.delivery_failed",
@@ -50,6 +52,38 @@ def failing_since_after_failure(failing_since: datetime | None, now: datetime) -
 def should_disable(failing_since: datetime | None, now: datetime) -> bool:
     """An endpoint that has failed without a single delivery for DISABLE_AFTER is disabled."""
     return failing_since is not None and now - failing_since >= DISABLE_AFTER
+
+
+class EndpointState(StrEnum):
+    """What people are shown of an endpoint (the console): sending, failing, or disabled, by a
+    person or after DISABLE_AFTER of failure."""
+
+    ENABLED = "enabled"
+    FAILING = "failing"
+    DISABLED = "disabled"
+    DISABLED_AFTER_FAILURES = "disabled_after_failures"
+
+
+def endpoint_state(disabled_at: datetime | None, failing_since: datetime | None) -> EndpointState:
+    # disabling by hand clears the failing streak (services/webhooks.update); the dispatcher keeps it
+    if disabled_at is not None:
+        return EndpointState.DISABLED_AFTER_FAILURES if failing_since is not None else EndpointState.DISABLED
+    return EndpointState.FAILING if failing_since is not None else EndpointState.ENABLED
+
+
+def delivery_status(status: str) -> str:
+    """A delivery's status as the API and the console show it: a sent outbox message is `delivered`."""
+    return "delivered" if status == OutboxStatus.SENT else status
+
+
+def next_attempt(status: str, next_attempt_at: datetime | None) -> datetime | None:
+    """When a delivery is tried next: only a queued one waits for an attempt."""
+    return next_attempt_at if status == OutboxStatus.QUEUED else None
+
+
+def previous_secret_live(expires_at: datetime | None, now: datetime) -> bool:
+    """The secret before the last rotation still signs beside the new one (SECRET_OVERLAP)."""
+    return expires_at is not None and expires_at > now
 
 
 def check_url(url: str, *, allow_http: bool) -> str:

@@ -61,8 +61,7 @@ async def prepare(db: AsyncSession, rt: Runtime, rows: list[outbox_repo.ClaimedR
         try:
             body = rt.cipher.decrypt(row.body or b"")
             live = [rt.cipher.decrypt(endpoint.secret).decode()]
-            if endpoint.previous_secret and endpoint.previous_secret_expires_at and \
-                    endpoint.previous_secret_expires_at > now:
+            if endpoint.previous_secret and rules.previous_secret_live(endpoint.previous_secret_expires_at, now):
                 live.append(rt.cipher.decrypt(endpoint.previous_secret).decode())
         except InvalidToken:
             jobs.append(_refused(row, "unreadable", "The delivery could not be opened (the secret key changed)."))

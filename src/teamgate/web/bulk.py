@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from teamgate import errors
 from teamgate.domain import bulk as lists
-from teamgate.domain.roles import may_grant
+from teamgate.domain.roles import WEBHOOKS_MANAGE, may_grant
 from teamgate.http.deps import Db, after_refusal, runtime
 from teamgate.http.errors import status_for
 from teamgate.http.forms import Viewer, form_token, posted_by, viewer
@@ -40,6 +40,7 @@ async def _page(request: Request, db, who: Viewer, *, status: int = 200, **shown
     shown.setdefault("role", grantable[-1].name if grantable else "")
     return page(request, "bulk.html", status=status, viewer=who, csrf=form_token(request, who), ctx=ctx,
                 team=await teams.current(db, ctx), manage=ctx.can("invitations:manage"), grantable=grantable,
+                may_manage_webhooks=ctx.can(WEBHOOKS_MANAGE),
                 example=EXAMPLE, max_rows=lists.MAX_ROWS, invite_url=rt.settings.invite_url, **shown)
 
 

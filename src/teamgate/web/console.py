@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 
 from teamgate import errors
 from teamgate.domain import invitation as rules
-from teamgate.domain.roles import may_grant
+from teamgate.domain.roles import WEBHOOKS_MANAGE, may_grant
 from teamgate.http.deps import Db, after_refusal, runtime
 from teamgate.http.errors import status_for
 from teamgate.http.forms import form_token, posted_by, viewer
@@ -40,6 +40,7 @@ async def _console(request: Request, db, who, *, show: str = rules.PENDING, noti
         request, "console.html", status=status, viewer=who, csrf=form_token(request, who), ctx=ctx,
         team=await teams.current(db, ctx), my_teams=mine, members=await teams.members(db, ctx), manage=manage,
         invitations=await invitations.page(db, rt, ctx, status=show, limit=100, after_id=None) if manage else [],
+        may_manage_webhooks=ctx.can(WEBHOOKS_MANAGE),
         show=show, shown=SHOWN, now=rt.clock.now(), effective_status=rules.effective_status,
         open_statuses=rules.OPEN, tasks=found_tasks, assigned=assigned, notice=notice,
         error=error, issued=issued, issued_url=rt.settings.invite_url(issued.token) if issued else None,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from teamgate.web import account, auth, bulk, console, invite, recovery, setup
+from teamgate.web import account, auth, bulk, console, invite, recovery, setup, webhooks
 from teamgate.web.common import HERE, redirect
 
 router = APIRouter(include_in_schema=False)
-for module in (setup, invite, auth, console, bulk, recovery, account):
+for module in (setup, invite, auth, console, bulk, recovery, account, webhooks):
     router.include_router(module.router)
 
 

@@ -9,7 +9,7 @@ from teamgate.api import present
 from teamgate.api import schemas as s
 from teamgate.api import webhook_schemas as w
 from teamgate.api.routes.common import Pages
-from teamgate.domain.delivery import OutboxStatus
+from teamgate.domain import webhooks as rules
 from teamgate.http.deps import Db, Rt, Team
 from teamgate.http.idempotency import Idempotent, IdempotentRoute
 from teamgate.services import webhooks
@@ -29,11 +29,11 @@ def with_secret(issued: webhooks.WithSecret) -> w.WebhookWithSecret:
 
 
 def delivery_out(m: OutboxMessage) -> w.DeliveryOut:
-    status = "delivered" if m.status == OutboxStatus.SENT else m.status
-    return w.DeliveryOut(id=m.id, event_id=m.event_id, type=m.subject, status=status, attempts=m.attempts,
+    return w.DeliveryOut(id=m.id, event_id=m.event_id, type=m.subject, status=rules.delivery_status(m.status),
+                         attempts=m.attempts,
                          last_response_status=m.last_response_status, last_response_excerpt=m.last_response_excerpt,
                          last_error=m.last_error, last_error_code=m.last_error_code,
-                         next_attempt_at=m.next_attempt_at if m.status == OutboxStatus.QUEUED else None,
+                         next_attempt_at=rules.next_attempt(m.status, m.next_attempt_at),
                          created_at=m.created_at, delivered_at=m.sent_at)
 
 
