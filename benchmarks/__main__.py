@@ -20,10 +20,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import ceiling, load, outbox, report, system
+from benchmarks import bulk, ceiling, load, outbox, report, system
 from benchmarks.database import DATABASE, drop, seed_invitations, seed_teams, tokens
 from benchmarks.hashing import argon2_alone
-from benchmarks.load import SCENARIOS
+from benchmarks.load import ALL, SCENARIOS
 from benchmarks.receiver import Receiver
 from benchmarks.service import Service
 
@@ -35,11 +35,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few seconds per scenario, smaller scale pass")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="teamgate serve processes")
     parser.add_argument("--no-scale", action="store_true", help="skip the scale pass")
-    parser.add_argument("--only", type=lambda names: names.split(","), default=list(SCENARIOS),
+    parser.add_argument("--only", type=lambda names: names.split(","), default=list(ALL),
                         help="comma-separated scenarios to run (default: all)")
     args = parser.parse_args()
-    if unknown := set(args.only) - set(SCENARIOS):
-        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS)}")
+    if unknown := set(args.only) - set(ALL):
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}; choose from {', '.join(ALL)}")
     seconds, warmup = (4, 2) if args.quick else (20, 5)
     scales = (1_000, 10_000, 100_000) if args.quick else (1_000, 100_000, 1_000_000)
     started = datetime.now(UTC)
@@ -100,6 +100,13 @@ def main() -> None:
                     print(f"  {'':<14} {report.drained(run.outbox)}", flush=True)
                 scenarios.append(run)
         results["scenarios"] = [report.scenario_row(r, results["ceiling"][r.clients]) for r in scenarios]
+        if "bulk" in args.only:
+            print(f"bulk: {bulk.ROWS} invitations in one request against {bulk.ROWS} single creates ...", flush=True)
+            results["bulk"] = bulk.run(service, rounds=1 if args.quick else 3)
+            b = results["bulk"]
+            print(f"  bulk {b['bulk_s']:.2f} s; singles one after another {b['singles_sequential_s']:.2f} s "
+                  f"({b['ratio_to_sequential']:.0%}), {b['concurrency']} at a time {b['singles_concurrent_s']:.2f} s "
+                  f"({b['ratio_to_concurrent']:.0%})", flush=True)
         results["rss_mb"] = max(system.rss_mb(p) for p in system.descendants(pid))
         results["argon2_alone_per_s"] = argon2_alone(args.workers, seconds)
         print(f"  argon2 alone, {args.workers} processes: {results['argon2_alone_per_s']:.1f} hashes/s; "

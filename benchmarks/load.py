@@ -16,6 +16,7 @@ LUA = Path(__file__).parent / "lua"
 SCENARIOS = ("create", "create+webhook", "validate", "list", "accept")  # run in this order
 # each scenario's script in lua/: its own, except create with a webhook endpoint in every team (other teams)
 SCRIPTS = {"create+webhook": "create"}
+ALL = (*SCENARIOS, "bulk")  # and the bulk create against single creates (benchmarks/bulk.py), by httpx
 
 
 @dataclass

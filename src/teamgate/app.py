@@ -31,7 +31,7 @@ from teamgate.api.routes import (
 )
 from teamgate.config import Settings
 from teamgate.email.senders import Sender, make_sender
-from teamgate.http import errors
+from teamgate.http import errors, idempotency
 from teamgate.http.middleware import BodyLimit, Observe, PrivateApiResponses, RequestId
 from teamgate.logs import configure as configure_logs
 from teamgate.oidc import pages as oidc_pages
@@ -63,13 +63,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # FastAPI's own /docs and /redoc load unpinned scripts from a CDN: ours come from the package
     app = DocumentedErrorsFastAPI(title="teamgate", version=__version__, lifespan=lifespan,
                                   description="Team invitations: single-use links, roles, tasks, audit, "
-                                              "reliable email.",
+                                              "reliable email. Every POST that creates or sends takes an "
+                                              "`Idempotency-Key` header (IETF draft): repeated within 24 hours "
+                                              "with the same request, it answers the first answer again "
+                                              "(`Idempotent-Replayed: true`) and acts once.",
                                   docs_url=None, redoc_url=None)
     app.state.rt = rt
     app.state.dispatcher = dispatcher
     app.state.runs_dispatcher = run_dispatcher
     app.state.oidc = Provider(settings.base_url)  # the OpenID Connect provider: TEAMGATE_BASE_URL is its issuer
     errors.install(app, error_page=problem_page)
+    idempotency.install(app)
     for router in (auth.router, recovery.router, self_service.router, teams.router, tasks.router, api_keys.router,
                    audit.router, invitation_links.router, invitations.router, join_links.public, join_links.router,
                    join_requests.router, webhooks.router, oidc_clients.router, people.router):

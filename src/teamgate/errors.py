@@ -173,9 +173,36 @@ class JoinRequestNotPending(TeamgateError):
     title = "Join request is not pending"
 
 
+class BulkTooLarge(TeamgateError):
+    code = "bulk_too_large"
+    title = "Too many rows in one request"
+
+
+class IdempotencyKeyReused(TeamgateError):
+    """The Idempotency-Key was used before, by this caller, for a different request."""
+
+    code = "idempotency_key_reused"
+    title = "Idempotency key already used for another request"
+
+
+class IdempotencyKeyInUse(TeamgateError):
+    """A request with this Idempotency-Key is still being answered."""
+
+    code = "idempotency_key_in_use"
+    title = "A request with this idempotency key is in progress"
+
+
 class ValidationFailed(TeamgateError):
     code = "validation_error"
     title = "Validation failed"
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message, errors=[{"field": field, "message": message}])
+
+    @classmethod
+    def of_fields(cls, problems: list[dict[str, str]]) -> ValidationFailed:
+        """Several refused fields at once (what request parsing finds), with the API's one sentence."""
+        refused = cls("body", "")
+        refused.detail, refused.errors = "Some fields are missing or invalid.", problems
+        refused.args = (refused.detail,)
+        return refused

@@ -13,8 +13,6 @@ import os
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 REQUESTS = Counter("teamgate_http_requests_total", "HTTP requests answered, by route template and status",
                    ["method", "route", "status"])
@@ -29,26 +27,15 @@ RATE_LIMITED = Counter("teamgate_rate_limit_refusals_total", "Requests refused b
 INVITATION_EVENTS = {"invitation.created": "created", "invitation.accepted": "accepted",
                      "invitation.declined": "declined", "invitation.revoked": "revoked",
                      "invitation.expired": "expired", "invitation.resent": "resent"}
-COMMITTED = "teamgate.committed_events"
 events_log = logging.getLogger("teamgate.events")
 
 
-def on_commit(db, action: str, **fields) -> None:
-    """Count and log `action` (a dotted audit action) if and when `db`'s transaction commits."""
-    db.info.setdefault(COMMITTED, []).append((action, fields))
-
-
-@event.listens_for(Session, "after_commit")
-def _committed(session: Session) -> None:
-    for action, fields in session.info.pop(COMMITTED, ()):
-        if action in INVITATION_EVENTS:
-            INVITATIONS.labels(INVITATION_EVENTS[action]).inc()
-        events_log.info(action, extra=fields)
-
-
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
-    session.info.pop(COMMITTED, None)
+def committed(action: str, fields: dict) -> None:
+    """Count and log `action` (a dotted audit action) whose transaction has committed (the audit
+    trail calls it then, through storage/after_commit.py: a rolled-back accept counts nothing)."""
+    if action in INVITATION_EVENTS:
+        INVITATIONS.labels(INVITATION_EVENTS[action]).inc()
+    events_log.info(action, extra=fields)
 
 
 def exposition(outbox: dict[str, tuple[int, float | None, int]] | None) -> tuple[bytes, str]:

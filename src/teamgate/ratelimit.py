@@ -8,6 +8,7 @@ the edge of a fixed window cannot double the rate.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 
@@ -37,6 +38,15 @@ class RateLimits:
         self._account_emails_per_ip = parse(settings.rate_limit_account_emails_per_ip)
         self._setup_per_ip = parse(settings.rate_limit_setup_per_ip)
         self._renewals_per_invitation = parse(settings.rate_limit_renewal_requests_per_invitation)
+        self._previewed: dict[tuple[str, ...], list[int]] | None = None  # see preview()
+
+    def preview(self) -> RateLimits:
+        """The same limits, tested but not spent: each attempt counts against what its window has
+        left, here in this object only. A dry run uses it, so its preview says which rows a limit
+        would refuse without using the allowance up for the real run."""
+        previewing = copy.copy(self)
+        previewing._previewed = {}
+        return previewing
 
     async def sign_in(self, ip: str | None, email_normalized: str) -> None:
         """Password guessing: per address (slows a spray) and per account (stops a focused guess)."""
@@ -93,9 +103,22 @@ class RateLimits:
         await self._hit(self._renewals_per_invitation, "renewal-request", invitation_id)
 
     async def _hit(self, limit: RateLimitItem, *key: str) -> None:
-        if await self._limiter.hit(limit, *key):
+        if self._previewed is not None:
+            if await self._left_in_preview(limit, key):
+                return
+        elif await self._limiter.hit(limit, *key):
             return
-        metrics.RATE_LIMITED.labels(key[0]).inc()
+        else:
+            metrics.RATE_LIMITED.labels(key[0]).inc()  # a real refusal, not a preview's
         stats = await self._limiter.get_window_stats(limit, *key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
         raise errors.RateLimited("Too many attempts; wait before trying again.", retryAfter=wait)
+
+    async def _left_in_preview(self, limit: RateLimitItem, key: tuple[str, ...]) -> bool:
+        """Count one attempt in the preview; True while the window (as it stood when the preview
+        first asked) has room for it."""
+        assert self._previewed is not None
+        if (left := self._previewed.get(key)) is None:
+            left = self._previewed[key] = [(await self._limiter.get_window_stats(limit, *key)).remaining]
+        left[0] -= 1
+        return left[0] >= 0

@@ -376,6 +376,8 @@ ROUTES = [
     Route("GET", "/team-invitations", MANAGER),
     Route("POST", "/team-invitations", MANAGER,
           body(lambda w: {"email": f"{w.unique('new')}@example.com", "role": "member", "sendEmail": False})),
+    Route("POST", "/team-invitations/bulk", MANAGER, body(lambda w: {"invitations": [
+        {"email": f"{w.unique('many')}@example.com", "role": "member"}], "sendEmail": False})),
     Route("GET", "/team-invitations/{id}", MANAGER, target(fresh_invitation), missing="invitation_not_found"),
     Route("DELETE", "/team-invitations/{id}", MANAGER, target(fresh_invitation), missing="invitation_not_found"),
     Route("POST", "/team-invitations/{id}/resend", MANAGER, target(fresh_invitation), missing="invitation_not_found"),

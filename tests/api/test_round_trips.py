@@ -62,3 +62,24 @@ async def test_each_hot_path_runs_its_few_statements_and_no_more(harness, client
     assert sum("FROM webhook_endpoints" in s for s in create + accept) == 2, create + accept
     assert sum("set_config" in s for s in accept) == 2, accept  # the team's scope, then the new user's: once each
     assert all("SAVEPOINT" not in s and "set_config($" not in s for s in create + validate + listing), create
+
+
+async def test_a_bulk_create_adds_a_single_creates_statements_per_row_and_a_savepoint(harness, client):
+    team = await make_team(harness.rt)
+    key = await make_api_key(harness.rt, team.id)
+    await invite(client, key, "warm@example.com")
+    counted = []
+    for size in (1, 3):
+        rows = [{"email": f"b{size}-{n}@example.com", "role": "member"} for n in range(size)]
+        with statements(harness) as seen:
+            response = await client.post(f"{URL}/bulk", headers=key_headers(key), json={"invitations": rows})
+        assert response.json()["summary"]["created"] == size
+        counted.append(seen)
+    one, three = counted
+    per_row = (len(three) - len(one)) // 2
+    # the single create's own (member by email, pending for email, pending cap, insert, audit, outbox,
+    # the team's webhook endpoints) inside the row's savepoint (SAVEPOINT, RELEASE)
+    assert per_row == 9, three
+    assert sum(s.startswith("SAVEPOINT") for s in three) == 3
+    # around the rows: the key lookup and its team, and the seats used after (members, pending)
+    assert len(one) - per_row == 4, one

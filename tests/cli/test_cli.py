@@ -251,6 +251,33 @@ def test_an_invite_to_an_unknown_team_is_an_error(acme):
                                          "member", "--no-email")
 
 
+def test_invite_csv_dry_run_then_create_prints_each_rows_outcome(acme):
+    people = acme.cli.cwd / "people.csv"
+    people.write_text("email,role\ncsv-ivy@example.com,admin\ncsv-jo@example.com\nnot-an-email,member\n")
+    preview = acme.cli.run("invite", "--team", acme.team_id, "--csv", str(people), "--role", "member", "--dry-run",
+                           "--json")
+    assert preview.returncode == 1  # a row was refused
+    shown = json.loads(preview.stdout)
+    assert [(r["line"], r["outcome"]) for r in shown["results"]] == [(2, "would_create"), (3, "would_create"),
+                                                                     (4, "error")]
+    assert shown["results"][2]["error"]["code"] == "validation_error"
+    summary = shown["summary"]  # the module's team is shared: its seats are what earlier tests left
+    assert (summary["created"], summary["wouldCreate"], summary["errors"], summary["dryRun"]) == (0, 2, 1, True)
+    assert summary["seatsUsedAfter"] >= 3 and summary["seatLimit"] is None
+    people.write_text("email,role\ncsv-ivy@example.com,admin\ncsv-jo@example.com\n")
+    done = acme.cli.ok("invite", "--team", acme.team_id, "--csv", str(people), "--role", "member", "--no-email")
+    assert [(r["email"], r["outcome"]) for r in done["results"]] == [("csv-ivy@example.com", "created"),
+                                                                     ("csv-jo@example.com", "created")]
+    assert all(r["acceptUrl"].endswith(r["token"]) and r["id"].startswith("inv_") for r in done["results"])
+    human = acme.cli.run("invite", "--team", acme.team_id, "--csv", str(people), "--role", "member")
+    assert human.returncode == 1 and "line 2: csv-ivy@example.com: not invited: invitation_pending" in human.stdout
+
+
+def test_invite_needs_an_email_and_a_role_or_a_csv_file(acme):
+    assert "--csv" in acme.cli.fails("invite", "--team", acme.team_id, "--email", "x@example.com")
+    assert "names nobody" in acme.cli.fails("invite", "--team", acme.team_id, "--csv", "/dev/null")
+
+
 async def test_webhooks_create_list_and_delete(acme):
     printed = acme.cli.ok("webhooks", "create", "--team", acme.team_id, "--url", "https://hooks.example.com/in",
                           "--event", "invitation.accepted", "--event", "membership.created")

@@ -29,6 +29,15 @@ async def test_no_secret_is_stored_in_plain_text(harness, client):
     owner = harness.client()
     await sign_in(owner, team.owner)
     owner_session = owner.cookies["teamgate_session"]
+    # answers kept for idempotency keys hold a link token, an API key's secret, a webhook secret: sealed
+    kept = (await client.post("/api/v1/team-invitations/bulk", headers={**key_headers(key), "Idempotency-Key": "k1"},
+                              json={"invitations": [{"email": "kept@example.com", "role": "member"}],
+                                    "sendEmail": False})).json()
+    csrf = (await owner.get("/api/v1/me")).json()["csrfToken"]
+    made_key = (await owner.post("/api/v1/api-keys", json={"name": "ci", "role": "member"}, headers={
+        "X-CSRF-Token": csrf, "X-Team-Id": team.id, "Idempotency-Key": "k2"})).json()
+    whsec = (await client.post("/api/v1/webhooks", headers={**key_headers(key), "Idempotency-Key": "k3"},
+                               json={"url": "https://hooks.example.com/in"})).json()["secret"]
 
     dump = await dump_database(harness)
     assert b"first@example.com" in dump  # the dump really holds the data
@@ -38,7 +47,7 @@ async def test_no_secret_is_stored_in_plain_text(harness, client):
     # in the dump, encrypted
     assert sealed == 2
     secrets = [setup_token, key, created["token"], resent["token"], second["token"], sent_then_erased["token"],
-               queued["token"],
+               queued["token"], kept["results"][0]["invitation"]["token"], made_key["key"], whsec,
                session_token, owner_session, PASSWORD, "a brand new passphrase"]
     for secret in secrets:
         assert secret.encode() not in dump, f"found a secret in the database: {secret[:6]}..."

@@ -14,7 +14,8 @@ from tests.factories import invite, key_headers, make_api_key, make_team, make_u
 pytestmark = pytest.mark.postgres_only
 
 TEAM_TABLES = ["memberships", "tasks", "task_assignments", "invitations", "api_keys", "audit_events",
-               "outbox_messages", "webhook_endpoints", "join_links", "join_requests"]
+               "outbox_messages", "webhook_endpoints", "join_links", "join_requests",
+               "idempotency_keys"]
 USER_TABLES = ["users", "sessions", "account_tokens", "oauth_grants", "oauth_refresh_tokens", "oauth_consents"]
 # the OpenID Connect provider's: the installation's, readable by all, written only as their policies allow
 INSTALLATION_TABLES = {"oidc_clients", "oidc_signing_keys"}
@@ -25,11 +26,11 @@ GLOBAL_TABLES = {"alembic_version", "setup_tokens"}  # no team or user in them; 
 async def populate(harness, owner_email: str, name: str):
     """A team with a row in every scoped table: member, task with assignee, invitation with its
     queued email, API key, audit events, a webhook endpoint, a join link with a request waiting on
-    it, and a signed-in session."""
+    it, an idempotency key's kept answer, and a signed-in session."""
     team = await make_team(harness.rt, owner_email, name=name)
     key = await make_api_key(harness.rt, team.id)
     client = harness.client()
-    task = await client.post("/api/v1/tasks", headers=key_headers(key),
+    task = await client.post("/api/v1/tasks", headers={**key_headers(key), "Idempotency-Key": "task-1"},
                              json={"title": f"{name} task", "assigneeIds": [team.owner.id]})
     assert task.status_code == 201
     await invite(client, key, f"invitee@{name.lower()}.example.com")
@@ -121,6 +122,9 @@ INSERTS = {
     "join_requests": "INSERT INTO join_requests (id, team_id, join_link_id, user_id, email, first_name, last_name, "
                      "role, status, created_at) SELECT CAST(:new AS varchar), :b, id, :user, 'x@x.io', 'x', 'x', "
                      "'admin', 'pending', now() FROM join_links LIMIT 1",
+    "idempotency_keys": "INSERT INTO idempotency_keys (id, caller, team_id, key_hash, fingerprint, status_code, "
+                        "media_type, response, created_at, expires_at) VALUES (CAST(:new AS varchar), 'api_key:x', :b, "
+                        "'\\x00', '\\x00', 201, 'application/json', '\\x00', now(), now() + interval '1 day')",
     "webhook_endpoints": "INSERT INTO webhook_endpoints (id, team_id, url, description, events, secret, created_at) "
                          "VALUES (CAST(:new AS varchar), :b, 'https://x.io', '', '[]', '\\x00', now())",
 }

@@ -59,9 +59,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _problem_response("`not_found` or `invitation_not_found` (another team's resources are 404 too, and so is "
                            "a server key's `X-Acting-User` who is not a member of `X-Team-Id`)."),
     409: _problem_response("`already_member`, `invitation_pending`, `invitation_not_pending`, `account_exists`, "
-                           "`seat_limit_reached`, `email_already_verified`, ..."),
+                           "`seat_limit_reached`, `email_already_verified`, `idempotency_key_in_use` (a request with "
+                           "the same Idempotency-Key is still being answered), ..."),
     413: _problem_response("`payload_too_large`: the body is larger than TEAMGATE_MAX_REQUEST_BODY_BYTES."),
-    422: _problem_response("`validation_error`, with field errors."),
+    422: _problem_response("`validation_error`, with field errors; `bulk_too_large` (more than 500 rows); "
+                           "`idempotency_key_reused` (the Idempotency-Key was used for another request)."),
     429: _problem_response("`rate_limited`.", retry_after=True),
     503: _problem_response("`service_unavailable`: the database is not answering; nothing was changed.",
                            retry_after=True),

@@ -127,11 +127,16 @@ class ApiKeyCreate(Input):
     role: RoleName
 
 
-class InvitationCreate(Input):
+class InvitationFields(Input):
+    """Whom to invite, as what: a single create's fields, and each row of a bulk create."""
+
     email: EmailText
     role: RoleName
     task_ids: Annotated[list[Ident], Field(max_length=100)] = []
     expires_in_days: Annotated[int, Field(ge=1, le=30)] | None = None
+
+
+class InvitationCreate(InvitationFields):
     send_email: bool = True
     # a product's page to continue at after accepting on /invite (DESIGN 13); its origin must be a
     # registered OpenID Connect client's redirect origin or in TEAMGATE_ALLOWED_REDIRECT_ORIGINS

@@ -232,8 +232,10 @@ async def team_context(request: Request, db: Db, rt: Rt, actor: Annotated[Actor,
     server key acts in X-Team-Id for the person named by X-Acting-User, with their role."""
     requested = request.headers.get("x-team-id")
     if actor.server_key is not None:
-        return await server_keys.acting_context(db, rt, actor, team_id=requested,
-                                                external_id=request.headers.get(ACTING_USER), use=called(request))
+        acting = await server_keys.acting_context(db, rt, actor, team_id=requested,
+                                                  external_id=request.headers.get(ACTING_USER), use=called(request))
+        request.state.acting = acting  # whose Idempotency-Keys a server key's are (http/idempotency.py)
+        return acting
     if actor.api_key is not None:
         if requested and requested != actor.api_key.team_id:
             raise errors.Forbidden("An API key acts only in its own team.")

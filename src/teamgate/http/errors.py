@@ -5,8 +5,8 @@ web/, which sits beside api/ above this package). No stack trace leaves."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -30,8 +30,10 @@ STATUS = {
     "not_found": 404, "invitation_not_found": 404, "join_link_not_found": 404, "method_not_allowed": 405,
     "already_member": 409, "invitation_pending": 409, "invitation_not_pending": 409, "account_exists": 409,
     "seat_limit_reached": 409, "pending_limit_reached": 409, "email_already_verified": 409,
-    "delivery_not_failed": 409, "join_request_not_pending": 409, "join_request_pending": 409, "join_link_expired": 410,
-    "payload_too_large": 413, "validation_error": 422, "rate_limited": 429, "service_unavailable": 503,
+    "delivery_not_failed": 409, "idempotency_key_in_use": 409, "join_request_not_pending": 409,
+    "join_request_pending": 409, "join_link_expired": 410,
+    "payload_too_large": 413, "validation_error": 422, "bulk_too_large": 422, "idempotency_key_reused": 422,
+    "rate_limited": 429, "service_unavailable": 503,
     "internal_error": 500,
 }
 
@@ -45,14 +47,29 @@ HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404:
               405: "method_not_allowed", 413: "payload_too_large", 422: "validation_error", 429: "rate_limited"}
 
 
-def problem(request: Request, *, status: int, code: str, title: str, detail: str,
-            errors_: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
-            **extra) -> JSONResponse:
+def problem_body(request: Request, *, status: int, code: str, title: str, detail: str,
+                 errors_: list[dict[str, str]] | None = None, **extra) -> dict:
     body = {"type": f"urn:teamgate:problem:{code}", "title": title, "status": status, "detail": detail, "code": code,
             **extra, "requestId": getattr(request.state, "request_id", None)}
     if errors_:
         body["errors"] = errors_
-    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+    return body
+
+
+def problem(request: Request, *, status: int, code: str, title: str, detail: str,
+            errors_: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
+            **extra) -> JSONResponse:
+    return JSONResponse(problem_body(request, status=status, code=code, title=title, detail=detail, errors_=errors_,
+                                     **extra), status_code=status, media_type="application/problem+json",
+                        headers=headers)
+
+
+def domain_problem(request: Request, exc: errors.TeamgateError) -> dict:
+    """The problem object of a domain error, as the API answers it (a bulk create puts one in
+    each refused row: the very object a single create would have answered)."""
+    extra = {k: v for k, v in exc.extra.items() if v is not None}
+    return problem_body(request, status=status_for(exc.code), code=exc.code, title=exc.title, detail=exc.detail,
+                        errors_=exc.errors, **extra)
 
 
 def _field(loc: tuple) -> str:
@@ -69,10 +86,16 @@ async def on_domain_error(request: Request, exc: errors.TeamgateError):
     if not request.url.path.startswith("/api/"):  # a page: answer with a page
         error_page: ErrorPage = request.app.state.error_page
         return error_page(request, exc)
-    extra = {k: v for k, v in exc.extra.items() if v is not None}
-    headers = {"Retry-After": str(extra["retryAfter"])} if "retryAfter" in extra else None
-    return problem(request, status=status_for(exc.code), code=exc.code, title=exc.title, detail=exc.detail,
-                   errors_=exc.errors, headers=headers, **extra)
+    body = domain_problem(request, exc)
+    headers = {"Retry-After": str(body["retryAfter"])} if "retryAfter" in body else None
+    return JSONResponse(body, status_code=body["status"], media_type="application/problem+json", headers=headers)
+
+
+def invalid_input(problems: Sequence[Any]) -> errors.ValidationFailed:
+    """Pydantic's findings about some input as the domain's ValidationFailed (field and message
+    each; never the rejected value, which may be a password)."""
+    return errors.ValidationFailed.of_fields([{"field": _field(tuple(e.get("loc", ()))), "message": _message(e)}
+                                              for e in problems])
 
 
 async def on_validation_error(request: Request, exc: RequestValidationError):
@@ -83,9 +106,7 @@ async def on_validation_error(request: Request, exc: RequestValidationError):
     if any(e.get("type") == "json_invalid" for e in errs):
         return problem(request, status=400, code="bad_request", title="Bad request",
                        detail="The request body is not valid JSON.")
-    return problem(request, status=422, code="validation_error", title="Validation failed",
-                   detail="Some fields are missing or invalid.",
-                   errors_=[{"field": _field(tuple(e.get("loc", ()))), "message": _message(e)} for e in errs])
+    return await on_domain_error(request, invalid_input(errs))
 
 
 async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

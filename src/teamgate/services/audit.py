@@ -3,6 +3,7 @@ made through a server key names the key beside the person it acted for (DESIGN 1
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,7 @@ from teamgate import metrics
 from teamgate.domain.ids import new_id
 from teamgate.runtime import Runtime
 from teamgate.services.context import Actor, TeamContext
+from teamgate.storage.after_commit import call_after_commit
 from teamgate.storage.models import AuditEvent
 from teamgate.storage.repositories import audit as audit_repo
 
@@ -22,7 +24,8 @@ def record(db: AsyncSession, rt: Runtime, actor: Actor, action: str, *, team_id:
                        target_type=target_type, target_id=target_id, ip=actor.ip, user_agent=actor.user_agent,
                        data=data, created_at=rt.clock.now())
     db.add(event)
-    metrics.on_commit(db, action, team_id=team_id, target_id=target_id, actor_type=actor.kind, actor_id=actor.id)
+    call_after_commit(db, functools.partial(metrics.committed, action, {
+        "team_id": team_id, "target_id": target_id, "actor_type": actor.kind, "actor_id": actor.id}))
     return event
 
 

@@ -230,13 +230,14 @@ class Dispatcher:
         expired = await self._in_batches(upkeep.expire_overdue)
         reminded = await self._in_batches(upkeep.send_reminders)
         async with unit_of_work(self.rt.sessions) as db:
-            outbox_purged, sessions_purged = await upkeep.purge(db, self.rt)
+            outbox_purged, sessions_purged, answers_purged = await upkeep.purge(db, self.rt)
             grants_purged = await upkeep.purge_grants(db, self.rt)
         done = upkeep.Done(expired=expired, outbox_purged=outbox_purged, sessions_purged=sessions_purged,
-                           grants_purged=grants_purged, reminded=reminded)
-        if expired or reminded or outbox_purged or sessions_purged or grants_purged:
+                           grants_purged=grants_purged, reminded=reminded, answers_purged=answers_purged)
+        if expired or reminded or outbox_purged or sessions_purged or grants_purged or answers_purged:
             log.info("upkeep.done", extra={"expired": expired, "reminded": reminded, "outbox_purged": outbox_purged,
-                                           "sessions_purged": sessions_purged, "grants_purged": grants_purged})
+                                           "sessions_purged": sessions_purged, "grants_purged": grants_purged,
+                                           "answers_purged": answers_purged})
         return done
 
     async def _in_batches(self, step) -> int:

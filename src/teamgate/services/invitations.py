@@ -119,7 +119,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
     task_ids = list(dict.fromkeys(task_ids or []))
     missing = set(task_ids) - await tasks_repo.existing_ids(db, ctx.team_id, [t for t in task_ids if is_id(t)])
     if missing:
-        raise errors.ValidationFailed("taskIds", f"unknown task id(s) in this team: {', '.join(sorted(missing))}")
+        raise errors.ValidationFailed("taskIds", f"unknown task(s) in this team: {', '.join(sorted(missing))}")
     if redirect_url is not None and (problem := await oidc_clients.redirect_url_problem(db, rt, redirect_url)):
         raise errors.ValidationFailed("redirectUrl", problem)
     team = await teams_repo.team_by_id(db, ctx.team_id)

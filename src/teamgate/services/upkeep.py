@@ -14,7 +14,7 @@ from teamgate.domain import delivery
 from teamgate.domain import invitation as rules
 from teamgate.domain.tokens import hash_token, new_token
 from teamgate.runtime import Runtime
-from teamgate.services import audit, events, outbox
+from teamgate.services import audit, events, idempotency, outbox
 from teamgate.services.context import Actor
 from teamgate.services.invitations import inviter_can_still_grant
 from teamgate.storage.repositories import invitations as invitations_repo
@@ -33,6 +33,7 @@ class Done:
     sessions_purged: int
     grants_purged: int = 0  # OpenID Connect grants and refresh tokens no longer needed
     reminded: int = 0
+    answers_purged: int = 0  # idempotency keys' kept answers, past their 24 hours
 
 
 async def expire_overdue(db: AsyncSession, rt: Runtime, *, limit: int = BATCH) -> int:
@@ -90,10 +91,13 @@ async def send_reminders(db: AsyncSession, rt: Runtime, *, limit: int = BATCH) -
     return reminded
 
 
-async def purge(db: AsyncSession, rt: Runtime) -> tuple[int, int]:
-    """Erased outbox rows older than the retention period, and sessions that have ended."""
+async def purge(db: AsyncSession, rt: Runtime) -> tuple[int, int, int]:
+    """Erased outbox rows older than the retention period, sessions that have ended, and the
+    answers kept for idempotency keys that have expired (some hold a secret: they go at once)."""
     now = rt.clock.now()
-    return await repo.purge(db, outbox_before=now - timedelta(days=rt.settings.retention_days), sessions_before=now)
+    outbox_purged, sessions_purged = await repo.purge(
+        db, outbox_before=now - timedelta(days=rt.settings.retention_days), sessions_before=now)
+    return outbox_purged, sessions_purged, await idempotency.purge(db, rt)
 
 
 async def purge_grants(db: AsyncSession, rt: Runtime) -> int:

@@ -9,7 +9,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from teamgate.domain.delivery import WAITING, DeliveryStatus, OutboxStatus
@@ -433,3 +446,28 @@ class JoinRequest(Base):
     decided_by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_by_api_key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     decider_name: Mapped[str | None] = mapped_column(String(200))
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a request sent with an Idempotency-Key (DESIGN 14), kept for its caller
+    (an API key, or a person's sessions) until `expires_at`, then purged. Only the key's hash and
+    the request's fingerprint are kept; the answer's body is sealed with the outbox cipher (it may
+    hold a link token, an API key or a webhook secret)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("caller", "key_hash"), Index("ix_idempotency_keys_expires_at", "expires_at"),
+                      CheckConstraint("(team_id IS NULL) <> (user_id IS NULL)", name="one_wall"))
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    # "api_key:key_...", "user:usr_...", or "server_key:srv_...:<team id>:<user id>" (acting for a person)
+    caller: Mapped[str] = mapped_column(String(128))
+    # whose wall the row stands behind: an API key's (or a server key's acting) team, or a person
+    # (their sessions, in any team)
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    fingerprint: Mapped[bytes] = mapped_column(LargeBinary(32))
+    status_code: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(100))
+    response: Mapped[bytes] = mapped_column(LargeBinary)  # sealed
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -23,10 +23,18 @@ _CURRENT = "teamgate.scope"  # what this transaction has set already: a round tr
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_scope(session: Session, transaction) -> None:
-    # The settings were local to the database transaction that ended, or to a savepoint that may
-    # have rolled back. A flush's own inner transaction ends nothing in the database: keep them.
-    if transaction.parent is None or transaction.nested:
+    # The settings were local to the database transaction that ended. A flush's own inner
+    # transaction ends nothing in the database, and a savepoint released keeps what was set in
+    # it: keep them (a bulk create releases one savepoint per row).
+    if transaction.parent is None:
         session.info.pop(_CURRENT, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_scope_rolled_back(session: Session, previous_transaction) -> None:
+    # A savepoint rolled back undid the settings made inside it (whichever inner transaction the
+    # rollback was asked of): set them again when next needed.
+    session.info.pop(_CURRENT, None)
 
 
 def enforced(db: AsyncSession) -> bool:

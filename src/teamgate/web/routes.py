@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from teamgate.web import account, auth, console, invite, join, join_console, recovery, setup, webhooks
+from teamgate.web import account, auth, bulk, console, invite, join, join_console, recovery, setup, webhooks
 from teamgate.web.common import HERE, redirect
 
 router = APIRouter(include_in_schema=False)
-for module in (setup, invite, join, auth, console, join_console, recovery, account, webhooks):
+for module in (setup, invite, join, auth, console, bulk, join_console, recovery, account, webhooks):
     router.include_router(module.router)
 
 

@@ -8,9 +8,10 @@ from teamgate.api import present
 from teamgate.api import schemas as s
 from teamgate.api.routes.common import Pages
 from teamgate.http.deps import Db, Rt, Team
+from teamgate.http.idempotency import Idempotent, IdempotentRoute
 from teamgate.services import api_keys
 
-router = APIRouter(tags=["api-keys"])
+router = APIRouter(tags=["api-keys"], route_class=IdempotentRoute)
 
 
 @router.get("/api-keys", response_model=s.Page[s.ApiKeyOut])
@@ -20,7 +21,7 @@ async def list_keys(ctx: Team, db: Db, paging: Pages):
 
 
 @router.post("/api-keys", response_model=s.ApiKeyCreated, status_code=201)
-async def create_key(body: s.ApiKeyCreate, ctx: Team, db: Db, rt: Rt):
+async def create_key(body: s.ApiKeyCreate, ctx: Team, db: Db, rt: Rt, _key: Idempotent):
     issued = await api_keys.create(db, rt, ctx, name=body.name, role=body.role)
     return s.ApiKeyCreated(**present.api_key(issued.api_key).model_dump(), key=issued.secret)
 

@@ -16,9 +16,12 @@ from teamgate.api.routes.common import Pages
 from teamgate.domain.joining import Outcome
 from teamgate.http.cookies import set_session_cookie
 from teamgate.http.deps import Authenticated, Db, Rt, Team, client_ip, token_use_limit
+from teamgate.http.idempotency import Idempotent, IdempotentRoute
 from teamgate.services import accounts, join_links, joining
 
-router = APIRouter(prefix="/join-links", tags=["join links"], responses=JOIN_LINK_GONE)
+router = APIRouter(prefix="/join-links", tags=["join links"], responses=JOIN_LINK_GONE, route_class=IdempotentRoute)
+# public, by the link's token: no caller to keep an Idempotency-Key for (a repeated use is
+# answered by the link's own rules: already a member, or already waiting)
 public = APIRouter(prefix="/join-links", tags=["join links"], responses=JOIN_LINK_GONE,
                    dependencies=[Depends(token_use_limit)])
 
@@ -32,7 +35,7 @@ async def list_join_links(ctx: Team, db: Db, rt: Rt, paging: Pages):
 
 
 @router.post("", response_model=j.JoinLinkIssued, status_code=201)
-async def create_join_link(body: j.JoinLinkCreate, ctx: Team, db: Db, rt: Rt):
+async def create_join_link(body: j.JoinLinkCreate, ctx: Team, db: Db, rt: Rt, _key: Idempotent):
     """`url` (and `token`) are shown only in this answer; teamgate keeps only the token's hash."""
     issued = await join_links.create(db, rt, ctx, role=body.role, max_uses=body.max_uses,
                                      expires_in_days=body.expires_in_days, allowed_domains=body.allowed_domains,

@@ -13,9 +13,10 @@ from teamgate.api import schemas as s
 from teamgate.api.routes.common import Pages
 from teamgate.domain.joining import RequestStatus
 from teamgate.http.deps import Db, Rt, Team
+from teamgate.http.idempotency import Idempotent, IdempotentRoute
 from teamgate.services import join_requests
 
-router = APIRouter(prefix="/join-requests", tags=["join links"])
+router = APIRouter(prefix="/join-requests", tags=["join links"], route_class=IdempotentRoute)
 
 if TYPE_CHECKING:  # as in routes/invitations.py: a Literal built from the enum, for FastAPI
     StatusFilter = str
@@ -32,11 +33,11 @@ async def list_join_requests(ctx: Team, db: Db, paging: Pages,
 
 
 @router.post("/{request_id}/approve", response_model=j.JoinRequestOut)
-async def approve_join_request(request_id: str, ctx: Team, db: Db, rt: Rt):
+async def approve_join_request(request_id: str, ctx: Team, db: Db, rt: Rt, _key: Idempotent):
     """The person becomes a member with the link's role (which the approver must be able to grant)."""
     return present.join_request((await join_requests.approve(db, rt, ctx, request_id)).request)
 
 
 @router.post("/{request_id}/deny", response_model=j.JoinRequestOut)
-async def deny_join_request(request_id: str, ctx: Team, db: Db, rt: Rt):
+async def deny_join_request(request_id: str, ctx: Team, db: Db, rt: Rt, _key: Idempotent):
     return present.join_request(await join_requests.deny(db, rt, ctx, request_id))

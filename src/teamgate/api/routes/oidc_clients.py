@@ -8,10 +8,11 @@ from fastapi import APIRouter, Response
 
 from teamgate.api import oidc_schemas as o
 from teamgate.http.deps import Db, Rt, SessionAuth
+from teamgate.http.idempotency import Idempotent, IdempotentRoute
 from teamgate.services import oidc_clients
 from teamgate.storage.models import OidcClient
 
-router = APIRouter(tags=["oidc-clients"])
+router = APIRouter(tags=["oidc-clients"], route_class=IdempotentRoute)
 
 
 def client_out(c: OidcClient) -> o.OidcClientOut:
@@ -26,7 +27,7 @@ async def list_clients(auth: SessionAuth, db: Db):
 
 
 @router.post("/oidc-clients", response_model=o.OidcClientWithSecret, status_code=201)
-async def create_client(body: o.OidcClientCreate, auth: SessionAuth, db: Db, rt: Rt):
+async def create_client(body: o.OidcClientCreate, auth: SessionAuth, db: Db, rt: Rt, _key: Idempotent):
     issued = await oidc_clients.create(db, rt, auth.actor, name=body.name, redirect_uris=body.redirect_uris,
                                        public=body.public, first_party=body.first_party,
                                        post_logout_redirect_uris=body.post_logout_redirect_uris)

@@ -11,9 +11,10 @@ from teamgate.api import schemas as s
 from teamgate.api.routes.auth import me
 from teamgate.http.cookies import clear_session_cookie
 from teamgate.http.deps import Db, Rt, SessionAuth, client_ip
+from teamgate.http.idempotency import Idempotent, IdempotentRoute
 from teamgate.services import recovery, self_service
 
-router = APIRouter(tags=["account"])
+router = APIRouter(tags=["account"], route_class=IdempotentRoute)
 VERIFICATION_SENT = "We sent a verification link to your address."
 
 
@@ -60,7 +61,7 @@ async def logout_everywhere(auth: SessionAuth, db: Db, rt: Rt):
 
 
 @router.post("/me/verify-email", status_code=202, response_model=a.EmailSentOut)
-async def send_verification(request: Request, auth: SessionAuth, db: Db, rt: Rt):
+async def send_verification(request: Request, auth: SessionAuth, db: Db, rt: Rt, _key: Idempotent):
     """Email a link that proves the address; 409 `email_already_verified` when there is nothing to prove."""
     user = auth.user
     if user.email_verified:

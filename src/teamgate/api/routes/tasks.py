@@ -8,9 +8,10 @@ from teamgate.api import present
 from teamgate.api import schemas as s
 from teamgate.api.routes.common import Pages
 from teamgate.http.deps import Db, Rt, Team
+from teamgate.http.idempotency import Idempotent, IdempotentRoute
 from teamgate.services import tasks
 
-router = APIRouter(tags=["tasks"])
+router = APIRouter(tags=["tasks"], route_class=IdempotentRoute)
 
 
 @router.get("/tasks", response_model=s.Page[s.TaskOut])
@@ -21,7 +22,7 @@ async def list_tasks(ctx: Team, db: Db, paging: Pages):
 
 
 @router.post("/tasks", response_model=s.TaskOut, status_code=201)
-async def create_task(body: s.TaskCreate, ctx: Team, db: Db, rt: Rt):
+async def create_task(body: s.TaskCreate, ctx: Team, db: Db, rt: Rt, _key: Idempotent):
     task = await tasks.create(db, rt, ctx, title=body.title, description=body.description,
                               assignee_ids=body.assignee_ids)
     return present.task(task, (await tasks.assignees(db, ctx, [task])).get(task.id, []))

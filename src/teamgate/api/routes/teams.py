@@ -7,13 +7,14 @@ from fastapi import APIRouter
 from teamgate.api import present
 from teamgate.api import schemas as s
 from teamgate.http.deps import Db, Rt, SessionAuth, Team
+from teamgate.http.idempotency import Idempotent, IdempotentRoute
 from teamgate.services import teams
 
-router = APIRouter(tags=["teams"])
+router = APIRouter(tags=["teams"], route_class=IdempotentRoute)
 
 
 @router.post("/teams", response_model=s.TeamOut, status_code=201)
-async def create_team(body: s.TeamCreate, auth: SessionAuth, db: Db, rt: Rt):
+async def create_team(body: s.TeamCreate, auth: SessionAuth, db: Db, rt: Rt, _key: Idempotent):
     team, _ = await teams.create(db, rt, auth.actor, name=body.name, seat_limit=body.seat_limit, owner=auth.user)
     if auth.session.active_team_id is None:
         auth.session.active_team_id = team.id

@@ -11,10 +11,11 @@ from teamgate.api import webhook_schemas as w
 from teamgate.api.routes.common import Pages
 from teamgate.domain import webhooks as rules
 from teamgate.http.deps import Db, Rt, Team
+from teamgate.http.idempotency import Idempotent, IdempotentRoute
 from teamgate.services import webhooks
 from teamgate.storage.models import OutboxMessage, WebhookEndpoint
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], route_class=IdempotentRoute)
 
 
 def endpoint_out(e: WebhookEndpoint) -> w.WebhookOut:
@@ -43,7 +44,7 @@ async def list_webhooks(ctx: Team, db: Db, paging: Pages):
 
 
 @router.post("/webhooks", response_model=w.WebhookWithSecret, status_code=201)
-async def create_webhook(body: w.WebhookCreate, ctx: Team, db: Db, rt: Rt):
+async def create_webhook(body: w.WebhookCreate, ctx: Team, db: Db, rt: Rt, _key: Idempotent):
     return with_secret(await webhooks.create(db, rt, ctx, url=body.url, events=body.events,
                                              description=body.description))
 
@@ -65,12 +66,12 @@ async def delete_webhook(webhook_id: str, ctx: Team, db: Db, rt: Rt):
 
 
 @router.post("/webhooks/{webhook_id}/rotate-secret", response_model=w.WebhookWithSecret)
-async def rotate_secret(webhook_id: str, ctx: Team, db: Db, rt: Rt):
+async def rotate_secret(webhook_id: str, ctx: Team, db: Db, rt: Rt, _key: Idempotent):
     return with_secret(await webhooks.rotate_secret(db, rt, ctx, webhook_id))
 
 
 @router.post("/webhooks/{webhook_id}/test", response_model=w.DeliveryOut, status_code=202)
-async def test_webhook(webhook_id: str, ctx: Team, db: Db, rt: Rt):
+async def test_webhook(webhook_id: str, ctx: Team, db: Db, rt: Rt, _key: Idempotent):
     return delivery_out(await webhooks.send_test(db, rt, ctx, webhook_id))
 
 
@@ -82,5 +83,5 @@ async def list_deliveries(webhook_id: str, ctx: Team, db: Db, paging: Pages):
 
 @router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", response_model=w.DeliveryOut,
              status_code=202)
-async def retry_delivery(webhook_id: str, delivery_id: str, ctx: Team, db: Db, rt: Rt):
+async def retry_delivery(webhook_id: str, delivery_id: str, ctx: Team, db: Db, rt: Rt, _key: Idempotent):
     return delivery_out(await webhooks.retry_delivery(db, rt, ctx, webhook_id, delivery_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import Task, TaskAssignment
@@ -22,6 +22,16 @@ async def existing_ids(db: AsyncSession, team_id: str, task_ids: list[str]) -> s
     if not task_ids:
         return set()
     return set(await db.scalars(select(Task.id).where(Task.team_id == team_id, Task.id.in_(task_ids))))
+
+
+async def named(db: AsyncSession, team_id: str, names: set[str]) -> list[Task]:
+    """The team's tasks whose id or title is one of `names` (titles also in lower case: the caller
+    compares letter case as it needs; SQLite lowers only ASCII)."""
+    if not names:
+        return []
+    return list(await db.scalars(select(Task).where(Task.team_id == team_id, or_(
+        Task.id.in_(names), Task.title.in_(names), func.lower(Task.title).in_({n.lower() for n in names})))
+        .order_by(Task.id)))
 
 
 async def page(db: AsyncSession, team_id: str, *, limit: int, after_id: str | None) -> list[Task]:

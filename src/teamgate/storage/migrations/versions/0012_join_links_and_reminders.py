@@ -18,7 +18,7 @@ when they verify their address, the requests that waited for it go on.
 Invitations record when their reminder went out (`reminded_at`).
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 import sqlalchemy as sa
@@ -27,7 +27,7 @@ from alembic import op
 from teamgate.storage.types import UTCDateTime
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
