@@ -1,10 +1,11 @@
 """docs/webhooks.md's examples are real: one story in a team (an invitation created, emailed,
 resent, accepted; a role changed; ownership handed over; others declined, cancelled, expired or
-never delivered; a member removed; a test event) runs through the API, the dispatcher and the
-upkeep to a real receiver, and the first body of each event type, its signature verified, is
-the doc's example, with ids and times replaced by fixed ones. A change to services/payloads.py
-or to an event therefore fails here until the doc shows it: `TEAMGATE_UPDATE_DOCS=1` rewrites
-the examples from the story.
+never delivered; a new link asked for an expired one; a member removed; two people asking to
+join through a join link, one let in and one turned away; a test event) runs through the API,
+the dispatcher and the upkeep to a real receiver, and the first body of each event type, its
+signature verified, is the doc's example, with ids and times replaced by fixed ones. A change
+to services/payloads.py or to an event therefore fails here until the doc shows it:
+`TEAMGATE_UPDATE_DOCS=1` rewrites the examples from the story.
 
 The doc's Python snippet is run against a real delivery too (its Node twin was run by hand
 against real deliveries; see the commit that added it)."""
@@ -21,6 +22,7 @@ from pathlib import Path
 from teamgate.domain.webhooks import EVENT_TYPES
 from tests.email.test_delivery import FlakySender
 from tests.factories import add_member, mailed_token, make_team, sign_in
+from tests.join_helpers import newcomer, verify_address
 from tests.webhooks.helpers import Caller, make_due
 from tests.webhooks.test_events import verified
 
@@ -72,20 +74,46 @@ async def story(h, receivers) -> tuple[list[dict], datetime]:
                                                             "sendEmail": False}))
     assert (await backend.client.delete(f"/api/v1/team-invitations/{ivy['id']}", headers=backend.headers)
             ).status_code == 200
-    await _ok(backend.post("/team-invitations", json={"email": "jo@example.com", "role": "member",
-                                                      "sendEmail": False, "expiresInDays": 1}))
+    jo = await _ok(backend.post("/team-invitations", json={"email": "jo@example.com", "role": "member",
+                                                           "sendEmail": False, "expiresInDays": 1}))
     h.rt.settings.email_max_attempts = 1
-    h.dispatcher.sender = FlakySender(failures=1)
+    mail_server, h.dispatcher.sender = h.dispatcher.sender, FlakySender(failures=1)
     await _ok(backend.post("/team-invitations", json={"email": "kim@example.com", "role": "member"}))
     await h.dispatcher.drain()  # the mail server is down: kim's email fails for good
+    h.dispatcher.sender = mail_server
     assert (await backend.client.delete(f"/api/v1/team-members/{bob.id}", headers=backend.headers)
             ).status_code == 204
     h.clock.advance(days=1, hours=1)
     await h.dispatcher.upkeep()  # jo's invitation expires
+    h.clock.advance(hours=2)
+    await _ok(h.client().post("/api/v1/team-invitations/request-renewal", json={"token": jo["token"]}))
+    await join_requests(h, backend, olivia, csrf)
     await make_due(h)
     await h.dispatcher.drain()
     secret = hook["secret"]
     return [verified(secret, hit) for hit in receiver.hits], start
+
+
+async def join_requests(h, backend: Caller, olivia, csrf: dict[str, str]) -> None:
+    """Two new people use a join link that admits only verified example.com addresses, with
+    approval: Lin proves her address (her request joins the queue) and Olivia lets her in; the
+    backend turns Max away before he has proven his. (On PostgreSQL the database's clock bounds
+    whether a verification link is still good: this runs late in the story, within its life.)"""
+    h.clock.advance(minutes=3)
+    link = await _ok(backend.post("/join-links", json={"role": "member", "requiresApproval": True,
+                                                       "allowedDomains": ["example.com"]}))
+    lin = h.client()
+    used = await _ok(lin.post("/api/v1/join-links/accept", json={
+        "token": link["token"], **newcomer("lin@example.com", "Lin", "Clark")}))
+    h.clock.advance(minutes=2)
+    verified_address = await verify_address(h, lin, "lin@example.com", used["csrfToken"])
+    assert verified_address.status_code == 200, verified_address.text
+    h.clock.advance(minutes=10)
+    await _ok(olivia.post(f"/api/v1/join-requests/{used['joinRequest']['id']}/approve", headers=csrf))
+    max_ = await _ok(h.client().post("/api/v1/join-links/accept", json={
+        "token": link["token"], **newcomer("max@example.com", "Max", "Planck")}))
+    h.clock.advance(minutes=5)
+    await _ok(backend.post(f"/join-requests/{max_['joinRequest']['id']}/deny"))
 
 
 async def _ok(response_or_call) -> dict:
@@ -122,11 +150,13 @@ def _made_up_id(prefix: str, n: int) -> str:
 
 
 def doc_order() -> list[str]:
-    """The catalogue's order: the lifecycle of an invitation, of a membership, then the rest."""
+    """The catalogue's order: the lifecycle of an invitation, of a membership, of a join request,
+    then the rest."""
     order = ["invitation.created", "invitation.resent", "invitation.delivered", "invitation.delivery_failed",
              "invitation.accepted", "invitation.declined", "invitation.revoked", "invitation.expired",
-             "membership.created", "membership.updated", "membership.deleted", "team.ownership_transferred",
-             "webhook.test"]
+             "invitation.renewal_requested", "membership.created", "membership.updated", "membership.deleted",
+             "join_request.created", "join_request.updated", "join_request.approved", "join_request.denied",
+             "team.ownership_transferred", "webhook.test"]
     assert set(order) == EVENT_TYPES
     return order
 
