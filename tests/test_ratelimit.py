@@ -125,3 +125,16 @@ async def test_with_redis_the_windows_are_the_limits_librarys_own(tmp_path):
     assert (await library.get_window_stats(rule, "token-use", ip)).remaining == 1
     assert await library.hit(rule, "token-use", ip)
     await refused(limits.token_use(ip))
+
+
+async def test_a_batchs_recipients_are_each_counted_and_delayed_alone_in_one_round_trip(limits_with):
+    limits = limits_with(rate_limit_emails_per_recipient_all_teams="2/day")
+    full, other = subject("full"), subject("other")
+    assert await limits.recipient_delays([full, full]) == [0.0, 0.0]
+    if limits._batch is not None:
+        trips = RoundTrips(limits)
+    delays = await limits.recipient_delays([full, other, full, other])
+    assert delays[1] == 0.0 and delays[3] == 0.0  # the other address is not held back by the full one
+    assert all(86400 - 60 < d <= 86400 for d in (delays[0], delays[2]))
+    if limits._batch is not None:
+        assert trips.commands == ["EVALSHA"]

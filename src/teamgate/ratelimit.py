@@ -195,6 +195,17 @@ class RateLimits:
         stats = await self._limiter.get_window_stats(limit, "email-recipient-all", email_normalized)
         return max(1.0, stats.reset_time - time.time())
 
+    async def recipient_delays(self, emails: Sequence[str]) -> list[float]:
+        """recipient_delay for each address of a dispatcher's batch, counted in one round trip."""
+        if self._batch is None or not emails:
+            return [await self.recipient_delay(email) for email in emails]
+        rules = [Rule(self._emails_per_recipient_all_teams, ("email-recipient-all", email)) for email in emails]
+        waits, _ = await self._batch.take([(rule, False) for rule in rules])  # each counted apart: none stops
+        for rule, wait in zip(rules, waits, strict=True):
+            if wait is not None:
+                metrics.RATE_LIMITED.labels(rule.name).inc()
+        return [0.0 if wait is None else max(1.0, wait) for wait in waits]
+
     async def team_create(self, user_id: str) -> None:
         """Making teams is free, so it is limited per person: many teams must not mean many allowances."""
         await self.check(Rule(self._teams_per_person, ("team-create", user_id)))
