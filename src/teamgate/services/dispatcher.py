@@ -179,7 +179,7 @@ class Dispatcher:
                     else:
                         await self._record_one(db, claim_id, c, values)
                 if sent:
-                    recorded = await repo.finish_sent(db, [c.id for c in sent], claim_id, now)
+                    recorded = await repo.finish_many(db, [c.id for c in sent], claim_id, **delivery.sent(now))
                     mirrored = [c for c in sent if c.id in recorded and c.invitation_id]  # else another has it now
                     if mirrored:
                         await repo.mirror_sent(db, [c.id for c in mirrored], now)

@@ -73,14 +73,14 @@ async def finish(db: AsyncSession, message_id: str, claim_id: str, **values) -> 
     return rowcount(result) == 1
 
 
-async def finish_sent(db: AsyncSession, message_ids: list[str], claim_id: str, now: datetime) -> set[str]:
-    """Record many sent messages in one statement, each only where this claim still holds it;
-    returns the ids recorded."""
+async def finish_many(db: AsyncSession, message_ids: list[str], claim_id: str, **values) -> set[str]:
+    """Record one outcome for many messages in one statement, each only where this claim still
+    holds it; returns the ids recorded."""
     result = await db.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(message_ids), OutboxMessage.claim_id == claim_id,
                OutboxMessage.status == OutboxStatus.SENDING)
-        .values(**delivery.sent(now)).returning(OutboxMessage.id).execution_options(synchronize_session=False))
+        .values(**values).returning(OutboxMessage.id).execution_options(synchronize_session=False))
     return set(result.scalars())
 
 
