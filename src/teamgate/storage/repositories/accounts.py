@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import Session, SetupToken, User
@@ -73,13 +73,16 @@ async def session_by_hash(db: AsyncSession, token_hash: bytes, now: datetime) ->
     # Hold the account (shared) for this transaction: an account takeover (which holds it
     # exclusively) either waits for this request to end, or ends first, and then the session
     # read below, in a statement of its own, no longer finds the sessions it deleted.
-    await db.execute(select(User.id).where(User.id == select(Session.user_id).where(
-        Session.token_hash == token_hash).scalar_subquery()).with_for_update(read=True))
-    row = (await db.execute(
-        select(Session, User).join(User, User.id == Session.user_id)
-        .where(Session.token_hash == token_hash, Session.expires_at > now)
-    )).first()
+    await db.execute(_HOLD_ACCOUNT, {"h": token_hash})
+    row = (await db.execute(_SESSION_WITH_USER, {"h": token_hash, "now": now})).first()
     return (row[0], row[1]) if row else None
+
+
+# every cookie-authenticated request runs these two: built once, their values left open
+_HOLD_ACCOUNT = select(User.id).where(User.id == select(Session.user_id).where(
+    Session.token_hash == bindparam("h")).scalar_subquery()).with_for_update(read=True)
+_SESSION_WITH_USER = (select(Session, User).join(User, User.id == Session.user_id)
+                      .where(Session.token_hash == bindparam("h"), Session.expires_at > bindparam("now")))
 
 
 async def delete_session(db: AsyncSession, session_id: str) -> None:

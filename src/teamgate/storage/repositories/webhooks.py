@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import OutboxMessage, WebhookEndpoint
@@ -25,9 +25,12 @@ async def page(db: AsyncSession, team_id: str, *, limit: int, after_id: str | No
     return list(await db.scalars(query.order_by(WebhookEndpoint.id.desc()).limit(limit)))
 
 
+_ENABLED = select(WebhookEndpoint).where(  # read by every change that may emit an event: built once
+    WebhookEndpoint.team_id == bindparam("team"), WebhookEndpoint.disabled_at.is_(None)).order_by(WebhookEndpoint.id)
+
+
 async def enabled(db: AsyncSession, team_id: str) -> list[WebhookEndpoint]:
-    return list(await db.scalars(select(WebhookEndpoint).where(
-        WebhookEndpoint.team_id == team_id, WebhookEndpoint.disabled_at.is_(None)).order_by(WebhookEndpoint.id)))
+    return list(await db.scalars(_ENABLED, {"team": team_id}))
 
 
 async def remove(db: AsyncSession, endpoint: WebhookEndpoint) -> None:
