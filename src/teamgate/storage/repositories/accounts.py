@@ -13,6 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from teamgate.storage.models import Session, SetupToken, User
 from teamgate.storage.scope import act_for, act_for_found, enforced
 
+# cross-user definer lookups on the token paths: their statements made once
+_USER_BY_EMAIL = text("SELECT id FROM teamgate_user_by_email(:e)")
+_IS_SYSTEM_OWNER = text("SELECT teamgate_is_system_owner(:u)")
+
 
 async def user_by_id(db: AsyncSession, user_id: str) -> User | None:
     return await db.get(User, user_id)
@@ -20,7 +24,7 @@ async def user_by_id(db: AsyncSession, user_id: str) -> User | None:
 
 async def user_id_by_email(db: AsyncSession, email_normalized: str) -> str | None:
     if enforced(db):
-        return await db.scalar(text("SELECT id FROM teamgate_user_by_email(:e)"), {"e": email_normalized})
+        return await db.scalar(_USER_BY_EMAIL, {"e": email_normalized})
     return await db.scalar(select(User.id).where(User.email_normalized == email_normalized))
 
 
@@ -55,7 +59,7 @@ async def password_hash_now(db: AsyncSession, user_id: str) -> str | None:
 
 async def is_system_owner(db: AsyncSession, user_id: str) -> bool:
     if enforced(db):
-        return bool(await db.scalar(text("SELECT teamgate_is_system_owner(:u)"), {"u": user_id}))
+        return bool(await db.scalar(_IS_SYSTEM_OWNER, {"u": user_id}))
     return bool(await db.scalar(select(User.is_system_owner).where(User.id == user_id)))
 
 

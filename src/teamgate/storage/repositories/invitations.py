@@ -45,13 +45,19 @@ async def insert_unless_pending(db: AsyncSession, invitation: Invitation) -> boo
     when a concurrent create got there first. The partial unique index decides, in the INSERT
     itself (ON CONFLICT DO NOTHING), so no savepoint is needed to survive losing."""
     await db.flush()  # what this transaction changed first (an expired one's new status) must reach the index
-    dialect_insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     values = {column.key: getattr(invitation, column.key) for column in Invitation.__table__.columns}
-    inserted = await db.scalar(dialect_insert(Invitation).values(**values).on_conflict_do_nothing(
+    inserted = await db.scalar(_insert_unless_pending(db.get_bind().dialect.name), values)
+    return inserted is not None
+
+
+@functools.cache  # one per dialect, its values left open: not rebuilt and re-keyed, all its values, per create
+def _insert_unless_pending(dialect: str):
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = {c.key: bindparam(c.key, type_=c.type) for c in Invitation.__table__.columns}
+    return dialect_insert(Invitation).values(columns).on_conflict_do_nothing(
         index_elements=["team_id", "email_normalized"],
         index_where=text(f"status = '{PENDING}'"),  # the index's own predicate: a bound parameter would not match it
-    ).returning(Invitation.id))
-    return inserted is not None
+    ).returning(Invitation.id)
 
 
 async def pending_for_email(db: AsyncSession, team_id: str, email_normalized: str) -> Invitation | None:
