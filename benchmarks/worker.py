@@ -64,12 +64,12 @@ async def _outcomes() -> str:
 
 
 def _settle(pid: int, quiet: float = 1.5) -> float:
-    """Wait until the worker's CPU stops moving; returns its CPU seconds then."""
+    """Wait until the worker is idle (under 5% of a core: its polls); returns its CPU seconds then."""
     last = system.cpu_seconds([pid])
     while True:
         time.sleep(quiet)
         now = system.cpu_seconds([pid])
-        if now - last < 0.02:
+        if now - last < 0.05 * quiet:
             return now
         last = now
 
@@ -93,11 +93,23 @@ async def _enqueue(service: Service, key: str, scenario: str, count: int, hook_u
             response.raise_for_status()
 
 
+def _instructions(folder: Path, scenario: str) -> int:
+    """The total of callgrind's dump for `scenario` (its trigger names it)."""
+    for dump in folder.glob("worker.*.*"):
+        text = dump.read_text(errors="replace")
+        if f"desc: Trigger: dump {scenario}\n" in text:
+            return int(text.split("\ntotals: ", 1)[1].split()[0])
+    raise RuntimeError(f"no callgrind dump for {scenario} in {folder}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker", description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--only", type=lambda names: names.split(","), default=["emails", "webhooks"])
+    parser.add_argument("--callgrind", type=Path, default=None,
+                        help="run the worker under valgrind's callgrind and print its instructions per message "
+                             "(a loaded machine moves CPU times, not instruction counts); dumps go to this folder")
     parser.add_argument("--py-spy", dest="py_spy", type=Path, default=None,
                         help="folder for py-spy's raw samples of the worker, one file per scenario")
     args = parser.parse_args()
@@ -110,10 +122,17 @@ def main() -> None:
     worker = None
     try:
         made = service.prepare()
-        worker = subprocess.Popen([TEAMGATE, "worker", "--batch-size", str(args.batch_size), "--poll-seconds", "0.5"],
-                                  env=service.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        under = []
+        if args.callgrind:
+            args.callgrind.mkdir(parents=True, exist_ok=True)
+            under = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={args.callgrind}/worker.%p"]
+        poll = "5" if args.callgrind else "0.5"  # under valgrind an idle poll costs as much as a few sends
+        worker = subprocess.Popen([*under, TEAMGATE, "worker", "--batch-size", str(args.batch_size), "--poll-seconds",
+                                   poll], env=service.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for scenario in args.only:
-            before = _settle(worker.pid)
+            before = _settle(worker.pid, quiet=5 if args.callgrind else 1.5)
+            if args.callgrind:
+                subprocess.run(["callgrind_control", "-z", str(worker.pid)], capture_output=True, check=True)
             started = time.monotonic()
             spy = None
             if args.py_spy:
@@ -125,7 +144,12 @@ def main() -> None:
             asyncio.run(_enqueue(service, made["load_key"], scenario, args.count, f"http://127.0.0.1:{port}/hook"))
             while asyncio.run(_waiting()):
                 time.sleep(0.2)
-            spent = _settle(worker.pid) - before
+            spent = _settle(worker.pid, quiet=5 if args.callgrind else 1.5) - before
+            if args.callgrind:
+                subprocess.run(["callgrind_control", f"--dump={scenario}", str(worker.pid)], capture_output=True,
+                               check=True)
+                print(f"{scenario:<9} {_instructions(args.callgrind, scenario) / args.count / 1e6:6.2f} M instructions "
+                      "each", flush=True)
             if spy is not None:
                 spy.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
                 spy.wait(timeout=60)
