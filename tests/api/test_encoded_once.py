@@ -44,7 +44,8 @@ ROWS = [
     _invitation(status="accepted", accepted_by_user_id="usr_2", accepted_at=NOW, delivery_status="sent",
                 delivery_attempts=1, delivery_sent_at=NOW - timedelta(microseconds=1)),
     _invitation(status="revoked", revoked_at=NOW, delivery_status="failed", delivery_attempts=3,
-                delivery_last_error="The mail server could not be reached.", delivery_last_error_code="smtp_unreachable"),
+                delivery_last_error="The mail server could not be reached.",
+                delivery_last_error_code="smtp_unreachable"),
     _invitation(delivery_last_error=None, delivery_last_error_code="timeout"),  # requeued: no code shown
     _invitation(status="declined", declined_at=NOW.astimezone(ELSEWHERE)),  # another zone, same instant
     _invitation(task_ids=None, email="Zoë <\u202e@example.com", inviter_name="\u00e9\u2028\"quoted\""),
@@ -71,7 +72,8 @@ def test_a_page_of_invitations_is_the_json_of_its_model():
 def test_a_preview_is_the_json_of_its_model(account_exists):
     row = _invitation(expires_at=NOW.astimezone(ELSEWHERE))
     team = Team(id="team_1", name="Acme \u00e9", seat_limit=None, created_at=NOW)
-    tasks = [Task(id="task_1", team_id="team_1", title="Read the manual", description="All of it\nslowly", created_at=NOW)]
+    tasks = [Task(id="task_1", team_id="team_1", title="Read the manual", description="All of it\nslowly",
+                  created_at=NOW)]
     model = s.InvitationPreview(id=row.id, email=row.email, role=row.role, status="pending", expires_at=row.expires_at,
                                 team=s.TeamBrief(id=team.id, name=team.name), invited_by=present.inviter(row),
                                 tasks=[s.TaskBrief.model_validate(t) for t in tasks], account_exists=account_exists)
