@@ -9,7 +9,7 @@ import subprocess
 import asyncpg
 
 ADMIN = os.environ.get("TEAMGATE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-DATABASE = "teamgate_bench"
+DATABASE = os.environ.get("TEAMGATE_BENCH_DATABASE", "teamgate_bench")  # another name: two runs on one server
 SERVICE_ROLE = "teamgate_bench_service"
 
 

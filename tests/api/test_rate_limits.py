@@ -316,3 +316,21 @@ async def test_with_redis_storage_two_service_instances_count_together(harness_w
     statuses = [(await h.client().get(f"{URL}/validate/guess{i}", headers=client_address)).status_code
                 for i, h in enumerate([first, second] * 3)]
     assert statuses == [404] * 4 + [429] * 2
+
+
+async def test_with_redis_a_create_refused_for_another_reason_uses_none_of_the_recipients_emails(harness_with):
+    # one round trip counts the email rule with the create's others, ahead of its turn; a create
+    # that fails before its email is queued gives that entry back (ratelimit.EmailQuota)
+    harness = await harness_with(rate_limit_storage="redis://127.0.0.1:6379/0", rate_limit_emails_per_recipient="2/day")
+    team = await make_team(harness.rt)  # a new team id: counted apart from other runs on this Redis
+    key = await make_api_key(harness.rt, team.id)
+    client = harness.client()
+    first = await invite(client, key, "ann@example.com")
+    for _ in range(3):
+        problem(await client.post(URL, headers=key_headers(key), json={"email": "ann@example.com", "role": "member"}),
+                409, "invitation_pending")
+    assert (await client.delete(f"{URL}/{first['id']}", headers=key_headers(key))).status_code == 200
+    second = await invite(client, key, "ann@example.com")
+    assert (await client.delete(f"{URL}/{second['id']}", headers=key_headers(key))).status_code == 200
+    problem(await client.post(URL, headers=key_headers(key), json={"email": "ann@example.com", "role": "member"}),
+            429, "rate_limited")

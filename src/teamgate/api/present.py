@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from teamgate.api import join_schemas as j
 from teamgate.api import schemas as s
@@ -104,3 +105,56 @@ def page(items: list, limit: int, convert) -> dict:
     more = len(items) > limit
     items = items[:limit]
     return {"data": [convert(x) for x in items], "nextCursor": s.encode_cursor(items[-1].id) if more else None}
+
+
+# --- the hot routes' bodies as plain dicts for encode.Json: the same JSON as the models above
+# (by alias), built without validation; times stay datetimes, in UTC, for orjson to write
+
+def _utc(d: datetime | None) -> datetime | None:
+    return d if d is None or d.tzinfo is UTC else d.astimezone(UTC)
+
+
+def _inviter_json(i: Invitation) -> dict[str, Any]:
+    if i.invited_by_api_key_id:
+        return {"type": "api_key", "id": i.invited_by_api_key_id, "name": i.inviter_name}
+    return {"type": "user", "id": i.invited_by_user_id, "name": i.inviter_name}
+
+
+def invitation_json(i: Invitation, now: datetime) -> dict[str, Any]:
+    """As invitation() (InvitationOut)."""
+    return {
+        "id": i.id, "teamId": i.team_id, "email": i.email, "role": i.role,
+        "status": effective_status(i.status, i.expires_at, now), "taskIds": list(i.task_ids or []),
+        "expiresAt": _utc(i.expires_at), "createdAt": _utc(i.created_at), "invitedBy": _inviter_json(i),
+        "acceptedBy": i.accepted_by_user_id, "acceptedAt": _utc(i.accepted_at), "declinedAt": _utc(i.declined_at),
+        "revokedAt": _utc(i.revoked_at), "sendCount": i.send_count, "lastSentAt": _utc(i.last_sent_at),
+        "redirectUrl": i.redirect_url,
+        "delivery": {"status": i.delivery_status, "attempts": i.delivery_attempts, "lastError": i.delivery_last_error,
+                     "lastErrorCode": delivery_error_code(i), "sentAt": _utc(i.delivery_sent_at)},
+    }
+
+
+def issued_json(i: Invitation, now: datetime, token: str, url: str) -> dict[str, Any]:
+    """As issued() (InvitationIssued)."""
+    return {**invitation_json(i, now), "token": token, "acceptUrl": url}
+
+
+def preview_json(i: Invitation, team: Team, tasks: list[Task], account_exists: bool | None,
+                 status: str) -> dict[str, Any]:
+    """An invitation as its token's holder sees it (InvitationPreview)."""
+    return {"id": i.id, "email": i.email, "role": i.role, "status": status, "expiresAt": _utc(i.expires_at),
+            "team": {"id": team.id, "name": team.name}, "invitedBy": _inviter_json(i),
+            "tasks": [{"id": t.id, "title": t.title, "description": t.description} for t in tasks],
+            "accountExists": account_exists}
+
+
+def user_json(u: User) -> dict[str, Any]:
+    """As user() (UserOut)."""
+    return {"id": u.id, "externalId": u.external_id, "email": u.email, "firstName": u.first_name,
+            "lastName": u.last_name, "isSystemOwner": u.is_system_owner, "emailVerified": u.email_verified,
+            "createdAt": _utc(u.created_at)}
+
+
+def team_json(t: Team) -> dict[str, Any]:
+    """As team() (TeamOut)."""
+    return {"id": t.id, "name": t.name, "seatLimit": t.seat_limit, "createdAt": _utc(t.created_at)}

@@ -40,3 +40,14 @@ async def delivery_recorded(db: AsyncSession, rt: Runtime, *, team_id: str, invi
     row = await invitations_repo.in_team(db, team_id, invitation_id) if type else None
     if type and row is not None:
         await invitation(db, rt, type, await invitations_repo.refresh(db, row))
+
+
+async def deliveries_recorded(db: AsyncSession, rt: Runtime, *, team_id: str, invitation_ids: list[str],
+                              status: DeliveryStatus) -> None:
+    """delivery_recorded for many invitations of one team (a dispatcher's batch): the team's
+    endpoints are read once, and nothing more is read when none of them wants the event."""
+    type = _DELIVERY_EVENTS.get(status)
+    if type is None or not await webhooks.wanted(db, team_id, type):
+        return
+    for invitation_id in invitation_ids:
+        await delivery_recorded(db, rt, team_id=team_id, invitation_id=invitation_id, status=status)

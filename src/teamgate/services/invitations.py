@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from teamgate import errors
 from teamgate.domain import delivery, roles
 from teamgate.domain import invitation as rules
-from teamgate.domain.emails import parse_email
+from teamgate.domain.emails import Email, parse_email
 from teamgate.domain.ids import is_id, new_id
 from teamgate.domain.roles import Role
 from teamgate.domain.tokens import hash_token, new_token
+from teamgate.ratelimit import EmailQuota
 from teamgate.runtime import Runtime
 from teamgate.services import audit, events, oidc_clients, outbox, seats
 from teamgate.services.context import Actor, TeamContext
@@ -110,11 +111,24 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
     AlreadyMember, AccountExists (when existing users may not be invited), InvitationPending,
     PendingLimitReached, SeatLimitReached, RateLimited."""
     ctx.require(MANAGE)
-    await rt.limits.invitation_create(ctx.team_id, inviter_key(ctx))
     try:
-        address = parse_email(email)
+        address: Email | None = parse_email(email)
     except ValueError as exc:
-        raise errors.ValidationFailed("email", str(exc)) from None
+        address, unreadable = None, str(exc)
+    # every limit in one round trip: the recipient's email rule too, given back if the create
+    # fails before its email is queued (ratelimit.EmailQuota)
+    quota = await rt.limits.invitation_create(ctx.team_id, inviter_key(ctx),
+                                              recipient=address.normalized if address and send_email else None)
+    async with quota:
+        if address is None:
+            raise errors.ValidationFailed("email", unreadable)
+        return await _create(db, rt, ctx, address, quota, role=role, task_ids=task_ids,
+                             expires_in_days=expires_in_days, send_email=send_email, redirect_url=redirect_url)
+
+
+async def _create(db: AsyncSession, rt: Runtime, ctx: TeamContext, address: Email, quota: EmailQuota, *, role: str,
+                  task_ids: list[str] | None, expires_in_days: float | None, send_email: bool,
+                  redirect_url: str | None) -> Issued:
     granted = grantable_role(rt, ctx, role)
     task_ids = list(dict.fromkeys(task_ids or []))
     missing = set(task_ids) - await tasks_repo.existing_ids(db, ctx.team_id, [t for t in task_ids if is_id(t)])
@@ -152,7 +166,7 @@ async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str,
         **await _inviter(db, ctx, team), created_at=now, send_count=0, delivery_status=delivery.DeliveryStatus.SKIPPED,
         delivery_attempts=0, redirect_url=redirect_url)
     if send_email:  # the delivery state goes in with the row: no second write
-        await rt.limits.email_to(team.id, address.normalized)
+        await quota.spend()
         _mark_queued(invitation, now)
     if not await repo.insert_unless_pending(db, invitation):  # a concurrent create for the same email won
         winner = await repo.pending_for_email(db, team.id, address.normalized)
@@ -211,7 +225,14 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
     InvitationNotPending, RoleNotAllowed, AlreadyMember, InvitationPending, PendingLimitReached,
     SeatLimitReached, RateLimited."""
     invitation = await get(db, ctx, invitation_id)
-    await rt.limits.resend(invitation.id)
+    quota = await rt.limits.resend(invitation.id, team_id=ctx.team_id,
+                                   recipient=invitation.email_normalized if send_email else None)
+    async with quota:  # as in create: one round trip, the email rule given back if it fails before queuing
+        return await _resend(db, rt, ctx, invitation, quota, expires_in_days=expires_in_days, send_email=send_email)
+
+
+async def _resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation: Invitation, quota: EmailQuota, *,
+                  expires_in_days: float | None, send_email: bool) -> Issued:
     move = rules.resend(invitation.status)
     grantable_role(rt, ctx, invitation.role)
     team = await teams_repo.team_by_id(db, ctx.team_id)
@@ -245,7 +266,7 @@ async def resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation_id:
     await repo.refresh(db, invitation)
     await outbox.cancel_queued_for(db, invitation.id)
     if send_email:
-        await rt.limits.email_to(ctx.team_id, invitation.email_normalized)
+        await quota.spend()
         _mark_queued(invitation, now)
         _enqueue(db, rt, invitation, team, secrets.mail, resend=True)
     audit.record(db, rt, ctx.actor, "invitation.resent", team_id=ctx.team_id, target_type="invitation",

@@ -151,6 +151,12 @@ async def retry_delivery(db: AsyncSession, rt: Runtime, ctx: TeamContext, endpoi
     return message
 
 
+async def wanted(db: AsyncSession, team_id: str, type: str) -> bool:
+    """Whether an enabled endpoint of the team wants events of `type` (emit would queue any)."""
+    await act_for(db, team_id=team_id)
+    return any(rules.wants(e.events, type) for e in await repo.enabled(db, team_id))
+
+
 async def emit(db: AsyncSession, rt: Runtime, *, team_id: str, type: str, data: dict[str, Any],
                actor: Actor | None = None) -> list[OutboxMessage]:
     """Queue event `type` (one of domain/webhooks.EVENT_TYPES) with `data` (the object as the API

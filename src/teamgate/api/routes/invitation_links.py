@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request
 
 from teamgate import errors
 from teamgate.api import present
 from teamgate.api import schemas as s
+from teamgate.api.encode import Json
 from teamgate.domain.invitation import PENDING
 from teamgate.http.cookies import set_session_cookie
 from teamgate.http.deps import Auth, Authenticated, Db, Rt, client_ip, invitation_token_use_limit
@@ -21,17 +22,13 @@ router = APIRouter(prefix="/team-invitations", tags=["invitations"], dependencie
 @router.get("/validate/{token}", response_model=s.InvitationPreview)
 async def validate(token: Annotated[str, Path(max_length=128)], auth: Authenticated, db: Db, rt: Rt):
     found = await invitation_links.describe(db, rt, token, signed_in=auth.signed_in_user)
-    i = found.invitation
-    return s.InvitationPreview(
-        id=i.id, email=i.email, role=i.role, status=PENDING, expires_at=i.expires_at,
-        team=s.TeamBrief(id=found.team.id, name=found.team.name), invited_by=present.inviter(i),
-        tasks=[s.TaskBrief.model_validate(t) for t in found.tasks], account_exists=found.account_exists)
+    return Json(present.preview_json(found.invitation, found.team, found.tasks, found.account_exists, PENDING))
 
 
 @router.post("/accept", response_model=s.AcceptOut | s.AcceptedOnBehalfOut,
              # no credential (a new person), a session (an existing account), or a server key (`user`)
              openapi_extra={"security": [{}, {"session": []}, {"serverKey": []}]})
-async def accept(body: s.AcceptIn, request: Request, response: Response, auth: Authenticated, db: Db, rt: Rt):
+async def accept(body: s.AcceptIn, request: Request, auth: Authenticated, db: Db, rt: Rt):
     """A new person sends password and names; an existing account must be signed in (with CSRF).
     A server key sends `user` instead, the person it accepts for (DESIGN 12): no session is started."""
     if body.user is not None or (auth.actor is not None and auth.actor.server_key is not None):
@@ -43,13 +40,15 @@ async def accept(body: s.AcceptIn, request: Request, response: Response, auth: A
     done, token = entered.accepted, auth.session_token
     if entered.started is not None:  # the person was signed out: now signed in
         token = entered.started.token
-        set_session_cookie(response, rt, token)
     if token is None:  # unreachable: a session switched to the team is a session the caller presented
         raise errors.Unauthenticated("Sign in again.")
-    csrf = accounts.csrf_token(rt, token)
-    return s.AcceptOut(user=present.user(done.user), team=present.team(done.team), role=done.membership.role,
-                       invitation=present.invitation(done.invitation, rt.clock.now()),
-                       account_created=done.account_created, csrf_token=csrf)
+    invitation = present.invitation_json(done.invitation, rt.clock.now())
+    response = Json({"user": present.user_json(done.user), "team": present.team_json(done.team),
+                     "role": done.membership.role, "invitation": invitation,
+                     "accountCreated": done.account_created, "csrfToken": accounts.csrf_token(rt, token)})
+    if entered.started is not None:
+        set_session_cookie(response, rt, token)
+    return response
 
 
 async def _accept_on_behalf(body: s.AcceptIn, request: Request, auth: Auth, db: Db, rt: Rt) -> s.AcceptedOnBehalfOut:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from teamgate.api import bulk_schemas as b
 from teamgate.api import present
 from teamgate.api import schemas as s
+from teamgate.api.encode import Json
 from teamgate.api.routes.common import Pages
 from teamgate.domain.bulk import RowOutcome
 from teamgate.domain.delivery import DeliveryStatus
@@ -39,7 +40,7 @@ async def list_invitations(ctx: Team, db: Db, rt: Rt, paging: Pages,
     found = await invitations.page(db, rt, ctx, status=status, limit=paging.limit + 1, after_id=paging.after_id,
                                    delivery=delivery)
     now = rt.clock.now()
-    return present.page(found, paging.limit, lambda i: present.invitation(i, now))
+    return Json(present.page(found, paging.limit, lambda i: present.invitation_json(i, now)))
 
 
 @router.post("", response_model=s.InvitationIssued, status_code=201)
@@ -47,7 +48,8 @@ async def create_invitation(body: s.InvitationCreate, ctx: Team, db: Db, rt: Rt,
     issued = await invitations.create(db, rt, ctx, email=body.email, role=body.role, task_ids=body.task_ids,
                                       redirect_url=body.redirect_url,
                                       expires_in_days=body.expires_in_days, send_email=body.send_email)
-    return present.issued(issued.invitation, rt.clock.now(), issued.token, rt.settings.invite_url(issued.token))
+    return Json(present.issued_json(issued.invitation, rt.clock.now(), issued.token,
+                                    rt.settings.invite_url(issued.token)), status_code=201)
 
 
 @router.post("/bulk", response_model=b.BulkResult)

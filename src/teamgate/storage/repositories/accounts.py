@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import Session, SetupToken, User
 from teamgate.storage.scope import act_for, act_for_found, enforced
+
+# cross-user definer lookups on the token paths: their statements made once
+_USER_BY_EMAIL = text("SELECT id FROM teamgate_user_by_email(:e)")
+_IS_SYSTEM_OWNER = text("SELECT teamgate_is_system_owner(:u)")
 
 
 async def user_by_id(db: AsyncSession, user_id: str) -> User | None:
@@ -20,7 +24,7 @@ async def user_by_id(db: AsyncSession, user_id: str) -> User | None:
 
 async def user_id_by_email(db: AsyncSession, email_normalized: str) -> str | None:
     if enforced(db):
-        return await db.scalar(text("SELECT id FROM teamgate_user_by_email(:e)"), {"e": email_normalized})
+        return await db.scalar(_USER_BY_EMAIL, {"e": email_normalized})
     return await db.scalar(select(User.id).where(User.email_normalized == email_normalized))
 
 
@@ -71,7 +75,7 @@ async def password_hash_now(db: AsyncSession, user_id: str) -> str | None:
 
 async def is_system_owner(db: AsyncSession, user_id: str) -> bool:
     if enforced(db):
-        return bool(await db.scalar(text("SELECT teamgate_is_system_owner(:u)"), {"u": user_id}))
+        return bool(await db.scalar(_IS_SYSTEM_OWNER, {"u": user_id}))
     return bool(await db.scalar(select(User.is_system_owner).where(User.id == user_id)))
 
 
@@ -89,13 +93,16 @@ async def session_by_hash(db: AsyncSession, token_hash: bytes, now: datetime) ->
     # Hold the account (shared) for this transaction: an account takeover (which holds it
     # exclusively) either waits for this request to end, or ends first, and then the session
     # read below, in a statement of its own, no longer finds the sessions it deleted.
-    await db.execute(select(User.id).where(User.id == select(Session.user_id).where(
-        Session.token_hash == token_hash).scalar_subquery()).with_for_update(read=True))
-    row = (await db.execute(
-        select(Session, User).join(User, User.id == Session.user_id)
-        .where(Session.token_hash == token_hash, Session.expires_at > now)
-    )).first()
+    await db.execute(_HOLD_ACCOUNT, {"h": token_hash})
+    row = (await db.execute(_SESSION_WITH_USER, {"h": token_hash, "now": now})).first()
     return (row[0], row[1]) if row else None
+
+
+# every cookie-authenticated request runs these two: built once, their values left open
+_HOLD_ACCOUNT = select(User.id).where(User.id == select(Session.user_id).where(
+    Session.token_hash == bindparam("h")).scalar_subquery()).with_for_update(read=True)
+_SESSION_WITH_USER = (select(Session, User).join(User, User.id == Session.user_id)
+                      .where(Session.token_hash == bindparam("h"), Session.expires_at > bindparam("now")))
 
 
 async def delete_session(db: AsyncSession, session_id: str) -> None:

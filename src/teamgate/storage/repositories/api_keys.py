@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from teamgate.storage.models import ApiKey
 from teamgate.storage.scope import act_for_found
+
+# Statements on every authenticated request are built once, with their parameters left open: a
+# statement object keeps its cache key, so SQLAlchemy finds its compiled form without rebuilding
+# or re-keying it (benchmarks/README.md, issue 17: what that saves per request)
+_LIVE_BY_HASH = (select(ApiKey).where(ApiKey.secret_hash == bindparam("h"), ApiKey.revoked_at.is_(None))
+                 .options(joinedload(ApiKey.team, innerjoin=True)))  # most requests read the team next
 
 
 async def active_by_hash(db: AsyncSession, secret_hash: bytes) -> ApiKey | None:
@@ -15,8 +21,7 @@ async def active_by_hash(db: AsyncSession, secret_hash: bytes) -> ApiKey | None:
     if not await act_for_found(db, "SELECT id, team_id FROM teamgate_api_key_by_hash(:h)", {"h": secret_hash},
                                scope="team_id"):
         return None
-    return await db.scalar(select(ApiKey).where(ApiKey.secret_hash == secret_hash, ApiKey.revoked_at.is_(None))
-                           .options(joinedload(ApiKey.team, innerjoin=True)))  # most requests read the team next
+    return await db.scalar(_LIVE_BY_HASH, {"h": secret_hash})
 
 
 async def by_id(db: AsyncSession, key_id: str) -> ApiKey | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.domain import delivery
@@ -71,6 +71,31 @@ async def finish(db: AsyncSession, message_id: str, claim_id: str, **values) -> 
                OutboxMessage.status == OutboxStatus.SENDING)
         .values(**values).execution_options(synchronize_session=False))
     return rowcount(result) == 1
+
+
+async def finish_many(db: AsyncSession, message_ids: list[str], claim_id: str, **values) -> set[str]:
+    """Record one outcome for many messages in one statement, each only where this claim still
+    holds it; returns the ids recorded."""
+    result = await db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(message_ids), OutboxMessage.claim_id == claim_id,
+               OutboxMessage.status == OutboxStatus.SENDING)
+        .values(**values).returning(OutboxMessage.id).execution_options(synchronize_session=False))
+    return set(result.scalars())
+
+
+async def mirror_sent(db: AsyncSession, message_ids: list[str], now: datetime) -> None:
+    """The invitations of these sent messages show them sent, each with its message's attempts:
+    one statement for all of them."""
+    # max: two messages of one invitation may be in one batch (a resend while the first was in hand)
+    message = select(func.max(OutboxMessage.attempts)).where(OutboxMessage.invitation_id == Invitation.id,
+                                                             OutboxMessage.id.in_(message_ids)).scalar_subquery()
+    await db.execute(
+        update(Invitation)
+        .where(Invitation.id.in_(select(OutboxMessage.invitation_id).where(OutboxMessage.id.in_(message_ids))))
+        .values(delivery_status=delivery.delivery_of(OutboxStatus.SENT), delivery_attempts=message,
+                delivery_last_error=None, delivery_last_error_code=None, delivery_sent_at=now)
+        .execution_options(synchronize_session=False))
 
 
 async def release(db: AsyncSession, message_id: str, claim_id: str, due: datetime) -> bool:

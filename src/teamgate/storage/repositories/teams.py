@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import Membership, Team, User
@@ -25,10 +25,12 @@ async def remove_membership(db: AsyncSession, membership: Membership) -> None:
     await db.delete(membership)
 
 
+_MEMBER_BY_EMAIL = (select(Membership).join(User, User.id == Membership.user_id)  # every create: built once
+                    .where(Membership.team_id == bindparam("team"), User.email_normalized == bindparam("email")))
+
+
 async def membership_by_email(db: AsyncSession, team_id: str, email_normalized: str) -> Membership | None:
-    return await db.scalar(
-        select(Membership).join(User, User.id == Membership.user_id)
-        .where(Membership.team_id == team_id, User.email_normalized == email_normalized))
+    return await db.scalar(_MEMBER_BY_EMAIL, {"team": team_id, "email": email_normalized})
 
 
 async def members(db: AsyncSession, team_id: str) -> list[tuple[Membership, User]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,10 @@ async def page(db: AsyncSession, team_id: str, *, limit: int, after_id: str | No
     return list(await db.scalars(query.order_by(WebhookEndpoint.id.desc()).limit(limit)))
 
 
+_ENABLED_QUERY = select(WebhookEndpoint).where(  # read by every change that may emit an event: built once
+    WebhookEndpoint.team_id == bindparam("team"), WebhookEndpoint.disabled_at.is_(None)).order_by(WebhookEndpoint.id)
+
+
 async def enabled(db: AsyncSession, team_id: str) -> list[WebhookEndpoint]:
     """The team's enabled endpoints, read once per transaction: a change that emits two events
     (an accept: invitation.accepted, then membership.created) asks the database once, and both
@@ -37,8 +41,7 @@ async def enabled(db: AsyncSession, team_id: str) -> list[WebhookEndpoint]:
     them again; the rows themselves are the session's, so other changes to them show at once."""
     memo: dict[str, list[WebhookEndpoint]] = db.info.setdefault(_ENABLED, {})
     if team_id not in memo:
-        memo[team_id] = list(await db.scalars(select(WebhookEndpoint).where(
-            WebhookEndpoint.team_id == team_id, WebhookEndpoint.disabled_at.is_(None)).order_by(WebhookEndpoint.id)))
+        memo[team_id] = list(await db.scalars(_ENABLED_QUERY, {"team": team_id}))
     return memo[team_id]
 
 
