@@ -9,6 +9,7 @@ from teamgate.api import join_schemas as j
 from teamgate.api import schemas as s
 from teamgate.domain import joining
 from teamgate.domain.invitation import effective_status
+from teamgate.services import payloads
 from teamgate.storage.models import ApiKey, AuditEvent, Invitation, JoinLink, JoinRequest, Membership, Task, Team, User
 
 
@@ -114,24 +115,9 @@ def _utc(d: datetime | None) -> datetime | None:
     return d if d is None or d.tzinfo is UTC else d.astimezone(UTC)
 
 
-def _inviter_json(i: Invitation) -> dict[str, Any]:
-    if i.invited_by_api_key_id:
-        return {"type": "api_key", "id": i.invited_by_api_key_id, "name": i.inviter_name}
-    return {"type": "user", "id": i.invited_by_user_id, "name": i.inviter_name}
-
-
 def invitation_json(i: Invitation, now: datetime) -> dict[str, Any]:
-    """As invitation() (InvitationOut)."""
-    return {
-        "id": i.id, "teamId": i.team_id, "email": i.email, "role": i.role,
-        "status": effective_status(i.status, i.expires_at, now), "taskIds": list(i.task_ids or []),
-        "expiresAt": _utc(i.expires_at), "createdAt": _utc(i.created_at), "invitedBy": _inviter_json(i),
-        "acceptedBy": i.accepted_by_user_id, "acceptedAt": _utc(i.accepted_at), "declinedAt": _utc(i.declined_at),
-        "revokedAt": _utc(i.revoked_at), "sendCount": i.send_count, "lastSentAt": _utc(i.last_sent_at),
-        "redirectUrl": i.redirect_url,
-        "delivery": {"status": i.delivery_status, "attempts": i.delivery_attempts, "lastError": i.delivery_last_error,
-                     "lastErrorCode": delivery_error_code(i), "sentAt": _utc(i.delivery_sent_at)},
-    }
+    """As invitation() (InvitationOut): the webhook payload's dict, with datetimes for orjson."""
+    return payloads.invitation(i, now, time=_utc)
 
 
 def issued_json(i: Invitation, now: datetime, token: str, url: str) -> dict[str, Any]:
@@ -143,7 +129,7 @@ def preview_json(i: Invitation, team: Team, tasks: list[Task], account_exists: b
                  status: str) -> dict[str, Any]:
     """An invitation as its token's holder sees it (InvitationPreview)."""
     return {"id": i.id, "email": i.email, "role": i.role, "status": status, "expiresAt": _utc(i.expires_at),
-            "team": {"id": team.id, "name": team.name}, "invitedBy": _inviter_json(i),
+            "team": {"id": team.id, "name": team.name}, "invitedBy": payloads.inviter(i),
             "tasks": [{"id": t.id, "title": t.title, "description": t.description} for t in tasks],
             "accountExists": account_exists}
 
