@@ -185,17 +185,12 @@ class RateLimits:
     async def invitation_create(self, team_id: str, inviter: str, *, recipient: str | None = None) -> EmailQuota:
         """A leaked key or a runaway script cannot turn a team into a spam cannon. `inviter` names
         a human (see services.invitations.inviter_key), so more keys or more teams add no allowance.
-        `recipient` (the normalised address, when the invitation is to be emailed): its email
-        rule (`email_to`) comes in the same round trip, as an EmailQuota."""
+        `recipient` (the normalised address, when the invitation is to be emailed): its email rule
+        (one team sends one mailbox at most so many invitation emails a day, counted per team, so one
+        team spending it never refuses another's) comes in the same round trip, as an EmailQuota."""
         return await self._with_email_quota(team_id, recipient,
                                             Rule(self._invitations_per_team, ("invite-team", team_id)),
                                             Rule(self._invitations_per_inviter, ("invite-inviter", inviter)))
-
-    async def email_to(self, team_id: str, email_normalized: str) -> None:
-        """One team sends one mailbox at most so many invitation emails a day. Counted per team, so
-        one team spending it never refuses another team's invitations (the cap across all teams
-        only delays delivery: recipient_delay)."""
-        await self.check(self._email_rule(team_id, email_normalized))
 
     async def recipient_delay(self, email_normalized: str) -> float:
         """The cap across all teams, counted when a message is about to be sent: 0 while the mailbox
