@@ -1,10 +1,11 @@
-"""For the create scenarios: what the in-process dispatchers sent during a run and after it.
+"""For the create scenarios: what the worker sent during a run and after it.
 
 A create's email (and, with an endpoint, its webhooks: invitation.created, then
 invitation.delivered once the email is sent) go out after its commit, so under load part of
 that work happens after wrk stops. The table's CPU figures cover the run alone, as for every
 scenario; this also waits for the outbox to empty (so the backlog does not load the next
-scenario) and gives the CPU per create counted until then, which includes every delivery.
+scenario) and gives the CPU per create counted until then, the worker's apart: its CPU per
+message sent (an email; with an endpoint, an email and two webhook deliveries per create).
 Before each create scenario the outbox is empty: the one before it was drained too."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Counts:
     emails: int
     webhooks: int
     service_cpu: float
+    worker_cpu: float
     postgres_cpu: float
 
 
@@ -31,6 +33,7 @@ def counts(service: Service, receiver: Receiver | None) -> Counts:
     return Counts(emails=sum(1 for _ in mail.iterdir()) if mail.exists() else 0,
                   webhooks=receiver.count if receiver else 0,
                   service_cpu=system.cpu_seconds(system.descendants(service.process.pid)),
+                  worker_cpu=system.cpu_seconds([service.worker.pid]),
                   postgres_cpu=system.cpu_seconds(system.postgres_pids()))
 
 
@@ -59,4 +62,7 @@ def drained(service: Service, receiver: Receiver | None, before: Counts, most: f
             "webhooks_in_run": ended.webhooks - before.webhooks, "webhooks": now.webhooks - before.webhooks,
             "drained_after_s": round(time.monotonic() - started, 1),
             "service_cpu_ms": round((now.service_cpu - before.service_cpu) * 1000 / creates, 2),
+            "worker_cpu_ms": round((now.worker_cpu - before.worker_cpu) * 1000 / creates, 2),
+            "worker_cpu_ms_per_message": round((now.worker_cpu - before.worker_cpu) * 1000 / max(
+                1, now.emails - before.emails + now.webhooks - before.webhooks), 2),
             "postgres_cpu_ms": round((now.postgres_cpu - before.postgres_cpu) * 1000 / creates, 2)}

@@ -26,8 +26,23 @@ def drained(o: dict) -> str:
     """A create scenario's outbox (benchmarks/outbox.py) in a sentence."""
     hooks = (f" and {o['webhooks_in_run']:,} of {o['webhooks']:,} webhooks" if o["webhooks"] else "")
     return (f"{o['emails_in_run']:,} of {o['emails']:,} emails{hooks} went out during the run, the outbox was "
-            f"empty {o['drained_after_s']} s after it; counting that, {o['service_cpu_ms']:.2f} ms of service and "
+            f"empty {o['drained_after_s']} s after it; counting that, {o['service_cpu_ms']:.2f} ms of service, "
+            f"{o['worker_cpu_ms']:.2f} ms of worker ({o['worker_cpu_ms_per_message']:.2f} ms per message sent) and "
             f"{o['postgres_cpu_ms']:.2f} ms of PostgreSQL CPU per create")
+
+
+def worker_per_message(scenarios: list[dict]) -> str | None:
+    """The worker's CPU per email (the create scenarios) and per webhook delivery (what a create
+    with an endpoint costs it beyond its email, over its deliveries), at c=16."""
+    drained = {s["scenario"]: s["outbox"] for s in scenarios if s.get("outbox") and s["clients"] == 16}
+    if "create" not in drained:
+        return None
+    per_email = drained["create"]["worker_cpu_ms_per_message"]
+    line = f"The worker's CPU: {per_email:.2f} ms per email"
+    if (hooked := drained.get("create+webhook")) and hooked["webhooks"]:
+        per_webhook = (hooked["worker_cpu_ms"] * hooked["emails"] - per_email * hooked["emails"]) / hooked["webhooks"]
+        line += f", {per_webhook:.2f} ms per webhook delivery"
+    return line + " (c=16, counted until the outbox was empty)."
 
 
 def markdown(results: dict) -> str:
@@ -43,6 +58,8 @@ def markdown(results: dict) -> str:
               for s in results["scenarios"]]
     lines += [""] + [f"- {s['scenario']} at c={s['clients']}: {drained(s['outbox'])}"
                      for s in results["scenarios"] if s.get("outbox")]
+    if worker := worker_per_message(results["scenarios"]):
+        lines += ["", worker]
     if bulk := results.get("bulk"):
         lines += ["", f"| {bulk['rows']} invitations | seconds (median of {bulk['rounds']}) | bulk's time as a share |",
                   "| --- | ---: | ---: |",
@@ -57,7 +74,8 @@ def markdown(results: dict) -> str:
               f"accept reaches {best_accept / results['argon2_alone_per_s']:.0%} of it. "
               f"Largest teamgate process: {results['rss_mb']:.0f} MB resident."]
     if results.get("scale"):
-        lines += ["", "| invitations in the team | validate p50 / p99 ms | list p50 / p99 ms |", "| ---: | ---: | ---: |"]
+        lines += ["", "| invitations in the team | validate p50 / p99 ms | list p50 / p99 ms |",
+                  "| ---: | ---: | ---: |"]
         lines += [f"| {row['invitations']:,} | {row['validate']['p50_ms']:.2f} / {row['validate']['p99_ms']:.2f} | "
                   f"{row['list']['p50_ms']:.2f} / {row['list']['p99_ms']:.2f} |" for row in results["scale"]]
     return "\n".join(lines) + "\n"

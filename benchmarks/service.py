@@ -1,6 +1,7 @@
 """teamgate as it runs in production, for the benchmark: `teamgate serve` with several processes
-on PostgreSQL (as the unprivileged service role), rate limits in Redis, metrics, JSON logs, the
-in-process email dispatcher and every check on, at their production settings. One limit is
+on PostgreSQL (as the unprivileged service role), rate limits in Redis, metrics, JSON logs and
+every check on, at their production settings, with the outbox (email and webhooks) sent by one
+separate `teamgate worker` (issue 17: its CPU is counted apart from the service's). One limit is
 raised: every request here comes from one address, so the per-address token limit would refuse
 the benchmark itself; it still counts every request. Webhooks may go to plain http on loopback,
 where the benchmark's receiver listens. And the per-inviter invitation limit, which a 500-row
@@ -53,7 +54,8 @@ class Service:
         self.url = f"http://127.0.0.1:{port}"
         self.scratch = Path(tempfile.mkdtemp(prefix="teamgate-bench-"))
         self.env = environment(port, workers, self.scratch)
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen | None = None  # teamgate serve
+        self.worker: subprocess.Popen | None = None  # teamgate worker, sending the outbox
 
     def cli(self, *args: str, stdin: str | None = None) -> dict:
         done = subprocess.run([TEAMGATE, *args, "--json"], env=self.env, input=stdin, capture_output=True, text=True,
@@ -96,7 +98,12 @@ class Service:
 
     def start(self) -> None:
         self.log = (self.scratch / "serve.log").open("wb")
-        self.process = subprocess.Popen([TEAMGATE, "serve"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([TEAMGATE, "serve", "--no-dispatcher"], env=self.env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        # batches of 100; it drains without waiting between batches, and looks again every second
+        # once the outbox is empty (a separate worker is not woken by the API's commits)
+        self.worker = subprocess.Popen([TEAMGATE, "worker", "--batch-size", "100", "--poll-seconds", "1"],
+                                       env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(600):
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
@@ -107,10 +114,11 @@ class Service:
         raise RuntimeError(f"teamgate serve did not become ready; see {self.scratch / 'serve.log'}")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        for process in (self.process, self.worker):
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         shutil.rmtree(self.scratch, ignore_errors=True)
