@@ -52,7 +52,8 @@ def main() -> None:
     for clients in CLIENTS:
         ceiling.run(clients, warmup, "warmup")
         results["ceiling"][clients] = ceiling.run(clients, seconds, f"c{clients}")
-        print(f"  c={clients}: {results['ceiling'][clients]:.0f} tps", flush=True)
+        c = results["ceiling"][clients]
+        print(f"  c={clients}: {c['tps']:.0f} tps  p50 {c['p50_ms']:.2f} ms  p99 {c['p99_ms']:.2f} ms", flush=True)
     drop(ceiling.DATABASE)
 
     service = Service(args.workers)

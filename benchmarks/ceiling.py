@@ -4,7 +4,9 @@ HTTP and no application, on the same PostgreSQL. No service on this machine can 
 from __future__ import annotations
 
 import re
+import statistics
 import subprocess
+import tempfile
 from pathlib import Path
 
 from benchmarks.database import ADMIN, recreate
@@ -28,13 +30,18 @@ def prepare() -> None:
                         str(bench_dir() / script)], check=True, capture_output=True)
 
 
-def run(clients: int, seconds: float, tag: str) -> float:
-    """Transactions per second (pgbench, prepared statements)."""
-    done = subprocess.run(
-        ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(max(1, round(seconds))),
-         "-D", f"tag={tag}", "-f", str(bench_dir() / "invite.sql"), f"{ADMIN}/{DATABASE}"],
-        check=True, capture_output=True, text=True)
+def run(clients: int, seconds: float, tag: str) -> dict:
+    """Transactions per second (pgbench, prepared statements), and the p50 and p99 latency from
+    pgbench's log of every transaction (its third field: the latency in microseconds)."""
+    with tempfile.TemporaryDirectory(prefix="teamgate-pgbench-") as logs:
+        done = subprocess.run(
+            ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(max(1, round(seconds))),
+             "-l", "--log-prefix", f"{logs}/tx", "-D", f"tag={tag}", "-f", str(bench_dir() / "invite.sql"),
+             f"{ADMIN}/{DATABASE}"], check=True, capture_output=True, text=True)
+        latencies = sorted(int(line.split()[2]) for log in Path(logs).iterdir() for line in log.open())
     found = re.search(r"tps = ([0-9.]+)", done.stdout)
-    if found is None:
-        raise RuntimeError(f"pgbench printed no tps:\n{done.stdout}\n{done.stderr}")
-    return float(found.group(1))
+    if found is None or not latencies:
+        raise RuntimeError(f"pgbench printed no tps or logged nothing:\n{done.stdout}\n{done.stderr}")
+    percentiles = statistics.quantiles(latencies, n=100)
+    return {"tps": float(found.group(1)), "p50_ms": round(percentiles[49] / 1000, 2),
+            "p99_ms": round(percentiles[98] / 1000, 2)}
