@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import BindParameter, Boolean, Select, String, and_, bindparam, column, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from teamgate.domain.invitation import EXPIRED, PENDING, REVOKED
 from teamgate.storage.db import rowcount
@@ -79,6 +80,10 @@ async def token_facts(db: AsyncSession, token_hash: bytes, *, lock: bool = False
     if row is None:
         return None
     invitation, team, key, membership, account_id, verified = row
+    # held by the invitation as a joined load would (the relationships of Invitation), so callers
+    # that keep only the invitation (by_token_hash) still find them with db.get(), no round trip
+    for name, value in (("team", team), ("inviter_key", key), ("inviter_membership", membership)):
+        set_committed_value(invitation, name, value)
     return TokenFacts(invitation=invitation, team=team, inviter_key=key, inviter_membership=membership,
                       account_id=account_id, account_verified=bool(verified))
 
