@@ -90,9 +90,9 @@ async def _usable(db: AsyncSession, rt: Runtime, token: str, *, lock: bool = Fal
     return _Presented(facts, token_hash)
 
 
-async def _account_to_take_over(db: AsyncSession, presented: _Presented) -> User | None:
-    """The unverified account holding the invited address, which the mail token's holder takes over
-    (DESIGN 10), with the transaction scoped to it; None when no account has the address."""
+async def _address_holder(db: AsyncSession, presented: _Presented) -> User | None:
+    """The account holding the invited address (known from the facts), with the transaction scoped
+    to it; None when no account has the address."""
     if presented.facts.account_id is None:
         return None
     await act_for(db, user_id=presented.facts.account_id)
@@ -132,7 +132,7 @@ def _vouched_names(vouched: Vouched) -> tuple[str, str]:
     return (vouched.first_name or "").strip(), (vouched.last_name or "").strip()
 
 
-async def _vouched_person(db: AsyncSession, rt: Runtime, invitation: Invitation,
+async def _vouched_person(db: AsyncSession, rt: Runtime, presented: _Presented,
                           vouched: Vouched) -> tuple[User | None, User | None, accounts.NewPerson | None]:
     """The account of a product's person: the one with their external id; else the one with the
     invited address, when its address was proven (it is linked to the external id on accept); else
@@ -143,6 +143,7 @@ async def _vouched_person(db: AsyncSession, rt: Runtime, invitation: Invitation,
     external id's, or a system owner's)."""
     if problem := external_id_problem(vouched.external_id):
         raise errors.ValidationFailed("user.externalId", problem)
+    invitation = presented.invitation
     try:
         address = parse_email(vouched.email)
     except ValueError as exc:
@@ -156,7 +157,7 @@ async def _vouched_person(db: AsyncSession, rt: Runtime, invitation: Invitation,
             raise errors.EmailMismatch("The account with this externalId has another email address than the one "
                                        "this invitation was sent to.")
         return user, None, None
-    holder = await accounts_repo.act_as_user_with_email(db, invitation.email_normalized)
+    holder = await _address_holder(db, presented)
     if holder is not None and holder.external_id is not None:
         await _ensure_still_usable(db, rt, invitation)
         raise errors.AccountExists("The invited address belongs to an account with another externalId.")
@@ -188,7 +189,7 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
     newcomer: accounts.NewPerson | None = None
     user: User | None = None
     if vouched is not None:
-        user, reclaimed, newcomer = await _vouched_person(db, rt, invitation, vouched)
+        user, reclaimed, newcomer = await _vouched_person(db, rt, presented, vouched)
     elif signed_in is not None:
         if signed_in.email_normalized != invitation.email_normalized:
             raise errors.EmailMismatch("You are signed in with a different email than this invitation was sent to.")
@@ -197,7 +198,7 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
         if presented.address_held:
             await _ensure_still_usable(db, rt, invitation)
             raise errors.AccountExists("An account with this email exists: sign in, then accept the invitation.")
-        reclaimed = await _account_to_take_over(db, presented)
+        reclaimed = await _address_holder(db, presented)  # unverified, if any: the mailbox's owner takes it over
         newcomer = await accounts.new_person(rt, invitation.email, password, first_name, last_name)
     if user is not None and await teams_repo.membership(db, invitation.team_id, user.id):
         await _ensure_still_usable(db, rt, invitation)
