@@ -45,22 +45,24 @@ async def test_each_hot_path_runs_its_few_statements_and_no_more(harness, client
     with statements(harness) as accept:  # with the emailed link, as most invitees do
         assert (await client.post(f"{URL}/accept", json={"token": emailed, **NEW_PERSON})).status_code == 200
 
-    # the key or token lookup sets the team's scope in its own statement; the rows it leads to
-    # (the key's team; the invitation's team and inviter) come joined in the next one
-    assert len(validate) == 3, validate  # token lookup, invitation with team and inviter, does an account exist
+    # the key lookup sets the team's scope in its own statement, the key with its team comes in the
+    # next one; the token's facts (migration 0014) are one statement: the invitation with its team,
+    # its sender's key or membership and whether an account holds the address, the scope set inside
+    assert len(validate) == 1, validate  # the token's facts
     assert len(listing) == 3, listing  # key lookup, key with team, the page
     # key lookup, key with team, member by email, pending for email, pending cap, insert, audit, outbox,
     # and (a decision, issue 14) the team's webhook endpoints, read to queue invitation.created in
     # the same transaction: an event is never lost nor invented only if it commits with the change
     assert len(create) == 9, create
-    # token lookup, invitation with team and inviter, account exists, mark accepted, lock the team,
-    # the new account (scope, insert), membership, audit, the session, and two that could be folded
-    # into others: the invitation read back, and its accepted_by written apart; and (issue 14) the
-    # team's webhook endpoints, read once per transaction for both invitation.accepted and
-    # membership.created (storage/repositories/webhooks.enabled)
-    assert len(accept) == 13, accept
+    # the token's facts (the invitation's row locked: a concurrent accept waits, then finds it
+    # accepted), the new account (scope, insert), marking it accepted (naming the new account and
+    # read back in the same UPDATE), membership, audit, the session; and (issue 14) the team's
+    # webhook endpoints, read once per transaction for both invitation.accepted and
+    # membership.created (storage/repositories/webhooks.enabled). The team's row is locked and its
+    # members counted only when it has a seat limit (this one has none).
+    assert len(accept) == 8, accept
     assert sum("FROM webhook_endpoints" in s for s in create + accept) == 2, create + accept
-    assert sum("set_config" in s for s in accept) == 2, accept  # the team's scope, then the new user's: once each
+    assert sum("set_config" in s for s in accept) == 1, accept  # the new user's; the team's is set inside the facts
     assert all("SAVEPOINT" not in s and "set_config($" not in s for s in create + validate + listing), create
 
 

@@ -19,7 +19,7 @@ from teamgate.domain.passwords import NO_PASSWORD
 from teamgate.domain.text import external_id_problem, name_problem
 from teamgate.domain.tokens import hash_token
 from teamgate.runtime import Runtime
-from teamgate.services import accounts, audit, events, recovery
+from teamgate.services import accounts, audit, events, recovery, seats
 from teamgate.services.context import Actor
 from teamgate.services.invitations import inviter_can_still_grant
 from teamgate.storage.models import Invitation, Membership, ServerKey, Session, Task, TaskAssignment, Team, User
@@ -44,15 +44,25 @@ class Described:
 
 @dataclass(frozen=True)
 class _Presented:
-    """An invitation found by one of its tokens, and which one it was."""
+    """An invitation found by one of its tokens (with the facts read beside it), and which token it was."""
 
-    invitation: Invitation
+    facts: repo.TokenFacts
     token_hash: bytes
+
+    @property
+    def invitation(self) -> Invitation:
+        return self.facts.invitation
 
     @property
     def proves_mailbox(self) -> bool:
         """Only the mail token, which left the service only inside the email, proves the mailbox."""
         return self.invitation.token_hash == self.token_hash
+
+    @property
+    def address_held(self) -> bool:
+        """Whether an account keeps the invited address from a new person: any account does against
+        a link token, but against the mail token only a verified one (the mailbox owner wins, DESIGN 10)."""
+        return self.facts.account_id is not None and (self.facts.account_verified or not self.proves_mailbox)
 
 
 @dataclass(frozen=True)
@@ -64,39 +74,39 @@ class Accepted:
     account_created: bool
 
 
-async def _usable(db: AsyncSession, rt: Runtime, token: str) -> _Presented:
-    """The invitation behind a mail or link token, if it can still be used. Raises
-    InvitationNotFound or the 400 code of its state (accepted, declined, revoked, expired)."""
+async def _usable(db: AsyncSession, rt: Runtime, token: str, *, lock: bool = False) -> _Presented:
+    """The invitation behind a mail or link token, if it can still be used, read in one statement
+    with what its use decides on; with `lock`, held until the transaction ends (accept, decline), so
+    a concurrent use of the token waits and then finds it closed. Raises InvitationNotFound or the
+    400 code of its state (accepted, declined, revoked, expired)."""
     token_hash = hash_token(token)
-    invitation = await repo.by_token_hash(db, token_hash) if 0 < len(token) <= MAX_TOKEN_LENGTH else None
-    if invitation is None:
+    facts = await repo.token_facts(db, token_hash, lock=lock) if 0 < len(token) <= MAX_TOKEN_LENGTH else None
+    if facts is None:
         raise errors.InvitationNotFound("Invalid or expired invitation.")
+    invitation = facts.invitation
     rules.ensure_usable(invitation.status, invitation.expires_at, rt.clock.now())
-    if not await inviter_can_still_grant(db, rt, invitation):
+    if not await inviter_can_still_grant(db, rt, invitation):  # the sender's key or membership came with the facts
         raise errors.InvitationRevoked("Whoever sent this invitation can no longer grant it; ask for a new one.")
-    return _Presented(invitation, token_hash)
+    return _Presented(facts, token_hash)
 
 
-async def _existing_account(db: AsyncSession, presented: _Presented) -> tuple[User | None, bool]:
-    """The account with the invited address, and whether it keeps the address from a new person:
-    any account does against a link token, but against the mail token only a verified one (the
-    mailbox owner wins, DESIGN 10). Reading it scopes the transaction to that user; every caller
-    acts for someone next anyway."""
-    user = await accounts_repo.act_as_user_with_email(db, presented.invitation.email_normalized)
-    return user, user is not None and (user.email_verified or not presented.proves_mailbox)
+async def _address_holder(db: AsyncSession, presented: _Presented) -> User | None:
+    """The account holding the invited address (known from the facts), with the transaction scoped
+    to it; None when no account has the address."""
+    if presented.facts.account_id is None:
+        return None
+    await act_for(db, user_id=presented.facts.account_id)
+    return await accounts_repo.user_by_id(db, presented.facts.account_id)
 
 
 async def describe(db: AsyncSession, rt: Runtime, token: str, *, signed_in: User | None = None) -> Described:
     presented = await _usable(db, rt, token)
-    invitation = presented.invitation
-    team = await teams_repo.team_by_id(db, invitation.team_id)
-    if team is None:  # deleted since the token was looked up
-        raise errors.InvitationNotFound("Invalid or expired invitation.")
+    invitation, team = presented.invitation, presented.facts.team
     account_exists: bool | None = None
     if signed_in is not None:  # the invitee's own account, or someone else's (who must switch first)
         account_exists = True if signed_in.email_normalized == invitation.email_normalized else None
     elif presented.proves_mailbox:
-        account_exists = (await _existing_account(db, presented))[1]
+        account_exists = presented.address_held
     return Described(invitation=invitation, team=team,
                      tasks=await tasks_repo.by_ids(db, invitation.team_id, invitation.task_ids),
                      account_exists=account_exists)
@@ -122,7 +132,7 @@ def _vouched_names(vouched: Vouched) -> tuple[str, str]:
     return (vouched.first_name or "").strip(), (vouched.last_name or "").strip()
 
 
-async def _vouched_person(db: AsyncSession, rt: Runtime, invitation: Invitation,
+async def _vouched_person(db: AsyncSession, rt: Runtime, presented: _Presented,
                           vouched: Vouched) -> tuple[User | None, User | None, accounts.NewPerson | None]:
     """The account of a product's person: the one with their external id; else the one with the
     invited address, when its address was proven (it is linked to the external id on accept); else
@@ -133,6 +143,7 @@ async def _vouched_person(db: AsyncSession, rt: Runtime, invitation: Invitation,
     external id's, or a system owner's)."""
     if problem := external_id_problem(vouched.external_id):
         raise errors.ValidationFailed("user.externalId", problem)
+    invitation = presented.invitation
     try:
         address = parse_email(vouched.email)
     except ValueError as exc:
@@ -146,7 +157,7 @@ async def _vouched_person(db: AsyncSession, rt: Runtime, invitation: Invitation,
             raise errors.EmailMismatch("The account with this externalId has another email address than the one "
                                        "this invitation was sent to.")
         return user, None, None
-    holder = await accounts_repo.act_as_user_with_email(db, invitation.email_normalized)
+    holder = await _address_holder(db, presented)
     if holder is not None and holder.external_id is not None:
         await _ensure_still_usable(db, rt, invitation)
         raise errors.AccountExists("The invited address belongs to an account with another externalId.")
@@ -171,23 +182,23 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
     other rule is the same. Raises InvitationNotFound, Invitation{Accepted,Declined,Revoked,Expired},
     EmailMismatch, AccountExists, AlreadyMember, SeatLimitReached, ValidationFailed. A refused
     accept changes nothing."""
-    presented = await _usable(db, rt, token)
-    invitation = presented.invitation
+    presented = await _usable(db, rt, token, lock=True)
+    invitation, team = presented.invitation, presented.facts.team
     proven = presented.proves_mailbox or vouched is not None  # the mailbox itself, or the product's word for it
     reclaimed: User | None = None
     newcomer: accounts.NewPerson | None = None
     user: User | None = None
     if vouched is not None:
-        user, reclaimed, newcomer = await _vouched_person(db, rt, invitation, vouched)
+        user, reclaimed, newcomer = await _vouched_person(db, rt, presented, vouched)
     elif signed_in is not None:
         if signed_in.email_normalized != invitation.email_normalized:
             raise errors.EmailMismatch("You are signed in with a different email than this invitation was sent to.")
         user = signed_in
     else:
-        reclaimed, holds_address = await _existing_account(db, presented)
-        if holds_address:
+        if presented.address_held:
             await _ensure_still_usable(db, rt, invitation)
             raise errors.AccountExists("An account with this email exists: sign in, then accept the invitation.")
+        reclaimed = await _address_holder(db, presented)  # unverified, if any: the mailbox's owner takes it over
         newcomer = await accounts.new_person(rt, invitation.email, password, first_name, last_name)
     if user is not None and await teams_repo.membership(db, invitation.team_id, user.id):
         await _ensure_still_usable(db, rt, invitation)
@@ -195,14 +206,10 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
 
     now = rt.clock.now()
     move = rules.accept(invitation.status, invitation.expires_at, now)
-    if not await repo.transition(db, invitation.id, from_statuses=move.from_statuses, unexpired_at=move.unexpired_at,
-                                 presented_hash=presented.token_hash, **move.values):
-        await _refuse_lost_race(db, rt, invitation)
-    team = await teams_repo.lock_team(db, invitation.team_id)
-    if team is None:  # deleted since the token was looked up
-        raise errors.InvitationNotFound("Invalid or expired invitation.")
-    if team.seat_limit is not None and await teams_repo.count_members(db, team.id) + 1 > team.seat_limit:
-        raise errors.SeatLimitReached(f"{team.name} has no free seat left.")
+    # The invitation's row is ours until the transaction ends (locked with the facts), and with it
+    # its team (deleting a team deletes its invitations); with a seat limit the team's row is
+    # locked too, so concurrent accepts into the team count one after another.
+    await seats.ensure_seat_for_member(db, team)
 
     created = user is None and reclaimed is None
     server_key = vouched.server_key if vouched is not None else None
@@ -235,13 +242,16 @@ async def accept(db: AsyncSession, rt: Runtime, *, token: str, signed_in: User |
         audit.record(db, rt, actor, "email.verified", team_id=None, target_type="user", target_id=user.id,
                      via="invitation")
     membership = Membership(team_id=team.id, user_id=user.id, role=invitation.role, is_owner=False, created_at=now)
-    await act_for(db, team_id=team.id)
+    await act_for(db, team_id=team.id)  # (a takeover acted in the teams the old holder sent invitations from)
+    # The single use, in one conditional UPDATE (still the decider, lock or no lock), which also
+    # names who accepted (the account exists by now: it could not be named before) and reads the invitation back.
+    if not await repo.close(db, invitation, from_statuses=move.from_statuses, unexpired_at=move.unexpired_at,
+                            presented_hash=presented.token_hash, accepted_by_user_id=user.id, **move.values):
+        await _refuse_lost_race(db, rt, invitation)
     await _insert(db, membership, errors.AlreadyMember("You are already a member of this team."))
     task_ids = await tasks_repo.existing_ids(db, team.id, invitation.task_ids)
     db.add_all([TaskAssignment(task_id=t, user_id=user.id, team_id=team.id, created_at=now)
                 for t in invitation.task_ids if t in task_ids])
-    await repo.refresh(db, invitation)
-    invitation.accepted_by_user_id = user.id
 
     if created:
         audit.record(db, rt, actor, "user.created", team_id=team.id, target_type="user", target_id=user.id,
@@ -310,16 +320,15 @@ async def _insert(db: AsyncSession, row, conflict: errors.TeamgateError) -> None
 async def decline(db: AsyncSession, rt: Runtime, *, token: str, ip: str | None = None,
                   user_agent: str | None = None) -> Invitation:
     """Decline by token. Raises InvitationNotFound or the 400 code of a closed invitation."""
-    presented = await _usable(db, rt, token)
+    presented = await _usable(db, rt, token, lock=True)
     invitation = presented.invitation
     now = rt.clock.now()
     move = rules.decline(invitation.status, invitation.expires_at, now)
-    if not await repo.transition(db, invitation.id, from_statuses=move.from_statuses, unexpired_at=move.unexpired_at,
-                                 presented_hash=presented.token_hash, **move.values):
+    if not await repo.close(db, invitation, from_statuses=move.from_statuses, unexpired_at=move.unexpired_at,
+                            presented_hash=presented.token_hash, **move.values):
         await _refuse_lost_race(db, rt, invitation)
     actor = Actor(kind="invitee", id=None, name=invitation.email, ip=ip, user_agent=user_agent)
     audit.record(db, rt, actor, "invitation.declined", team_id=invitation.team_id, target_type="invitation",
                  target_id=invitation.id, email=invitation.email)
-    await repo.refresh(db, invitation)
     await events.invitation(db, rt, "invitation.declined", invitation, actor)
     return invitation

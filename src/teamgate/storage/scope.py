@@ -61,6 +61,12 @@ async def act_for_found(db: AsyncSession, lookup: str, params: dict, *, scope: s
     return True
 
 
+def note_scope(db: AsyncSession, *, team_id: str) -> None:
+    """Record a team scope that a definer function set inside its own statement (as act_for_found
+    does for its lookups), so act_for does not set it again."""
+    db.info.setdefault(_CURRENT, {})[TEAM_SETTING] = team_id
+
+
 @functools.cache  # a handful of lookups, each on every request that authenticates: built once
 def _scoping(lookup: str, scope: str) -> TextClause:
     setting = _SETTING_OF[scope]
