@@ -28,7 +28,13 @@ async def ensure_free(db: AsyncSession, rt: Runtime, team: Team, *, adding: int 
     if team.seat_limit is None:
         return
     await teams_repo.lock_team(db, team.id)
-    if not has_room(team.seat_limit, (await used(db, rt, team.id)).total, adding):
+    ensure_room(team, await used(db, rt, team.id), adding=adding)
+
+
+def ensure_room(team: Team, seats: SeatsUsed, *, adding: int = 1) -> None:
+    """The rule of ensure_free on seats already counted, under the team's row lock taken before
+    they were counted (a create counts them with its other facts). Raises SeatLimitReached."""
+    if not has_room(team.seat_limit, seats.total, adding):
         raise errors.SeatLimitReached(f"The team has {team.seat_limit} seats and all are taken, invited or "
                                       "requested.")
 
