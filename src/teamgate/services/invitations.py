@@ -26,6 +26,7 @@ from teamgate.storage.repositories import api_keys as keys_repo
 from teamgate.storage.repositories import invitation_create as create_repo
 from teamgate.storage.repositories import invitations as repo
 from teamgate.storage.repositories import teams as teams_repo
+from teamgate.storage.scope import act_for
 
 MANAGE = roles.INVITATIONS_MANAGE
 
@@ -203,6 +204,7 @@ async def _facts(db: AsyncSession, rt: Runtime, ctx: TeamContext, team: Team, ad
     """Every fact the create's rules decide on, in one statement. With a seat limit, the team's
     row is locked first (as seats.ensure_free does), so the seats are counted after the lock and
     concurrent creates count one after another."""
+    await act_for(db, team_id=team.id)  # already so (the key or the console chose the team): no round trip
     if team.seat_limit is not None:
         await teams_repo.lock_team(db, team.id)
     key = ctx.actor.api_key
