@@ -8,7 +8,7 @@ import asyncio
 from sqlalchemy import select
 
 from teamgate.storage.models import AuditEvent, Invitation, OutboxMessage
-from tests.factories import count_rows, invite, key_headers, make_api_key, make_team, problem
+from tests.factories import count_rows, invite, key_headers, make_api_key, make_team, problem, sign_in
 from tests.webhooks.helpers import Caller, endpoint
 
 URL = "/api/v1/team-invitations"
@@ -94,3 +94,13 @@ async def test_a_member_of_another_team_is_invited_and_a_member_of_this_one_is_n
     problem(await client.post(URL, headers=key_headers(key), json={"email": "us@example.com", "role": "member"}),
             409, "already_member")
     assert theirs.id != ours.id
+
+
+async def test_a_key_made_by_a_person_invites_in_that_persons_name(harness):
+    team = await make_team(harness.rt)
+    owner = harness.client()
+    csrf = await sign_in(owner, team.owner)
+    made = await owner.post("/api/v1/api-keys", headers=csrf, json={"name": "backend", "role": "admin"})
+    assert made.status_code == 201, made.text
+    created = await invite(harness.client(), made.json()["key"], "named@example.com")
+    assert created["invitedBy"]["type"] == "api_key" and created["invitedBy"]["name"] == "Olivia Owner"
