@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,9 +65,12 @@ def grantable_role(rt: Runtime, ctx: TeamContext, name: str) -> Role:
     return role
 
 
-async def _check_seats(db: AsyncSession, rt: Runtime, team: Team) -> None:
-    """Members, pending invitations and open join requests may not exceed the seat limit (services/seats.py)."""
-    await seats.ensure_free(db, rt, team)
+async def _check_seats(db: AsyncSession, rt: Runtime, team: Team, *, in_one_statement: bool = False) -> None:
+    """Members, pending invitations and open join requests may not exceed the seat limit
+    (services/seats.py: the team's row locked, then the seats counted; a create counts them in
+    one statement)."""
+    count = functools.partial(create_repo.seats_used, db, team.id, rt.clock.now()) if in_one_statement else None
+    await seats.ensure_free(db, rt, team, count=count)
 
 
 def _pending_cap_reached(rt: Runtime, pending: int) -> None:
@@ -167,8 +171,7 @@ async def _create(db: AsyncSession, rt: Runtime, ctx: TeamContext, address: Emai
                                            invitationId=found.pending.id)
         await _expire_overdue(db, rt, ctx, address)
     _pending_cap_reached(rt, found.pending_count)
-    if found.seats is not None:
-        seats.ensure_room(team, found.seats)
+    await _check_seats(db, rt, team, in_one_statement=True)
 
     days = rt.settings.invitation_ttl_days if expires_in_days is None else expires_in_days
     secrets = _Secrets.new()
@@ -201,16 +204,15 @@ async def _create(db: AsyncSession, rt: Runtime, ctx: TeamContext, address: Emai
 
 async def _facts(db: AsyncSession, rt: Runtime, ctx: TeamContext, team: Team, address: Email, task_ids: list[str],
                  now: datetime) -> create_repo.CreateFacts:
-    """Every fact the create's rules decide on, in one statement. With a seat limit, the team's
-    row is locked first (as seats.ensure_free does), so the seats are counted after the lock and
-    concurrent creates count one after another."""
+    """Every fact the create's rules decide on, in one statement, but the seats: those are
+    counted after the team's row is locked (_check_seats), and the lock comes after an overdue
+    invitation is expired, in that order as before, so a create and a resend of the same address
+    take their locks in one order."""
     await act_for(db, team_id=team.id)  # already so (the key or the console chose the team): no round trip
-    if team.seat_limit is not None:
-        await teams_repo.lock_team(db, team.id)
     key = ctx.actor.api_key
     found = await create_repo.facts(
         db, team_id=team.id, email_normalized=address.normalized, now=now, cap=rt.settings.max_pending_invitations,
-        task_ids=task_ids, seats=team.seat_limit is not None, account=not rt.settings.invite_existing_users,
+        task_ids=task_ids, account=not rt.settings.invite_existing_users,
         creator_id=key.created_by_user_id if key is not None else None)
     if found is None:
         raise errors.NotFound("No such team.")

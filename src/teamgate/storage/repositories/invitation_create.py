@@ -49,9 +49,8 @@ class CreateFacts:
     is_member: bool
     account_exists: bool  # False unless asked (existing users may not be invited)
     pending: PendingFound | None
-    pending_count: int  # pending and unexpired; bounded by the cap unless the seats are counted
+    pending_count: int  # pending and unexpired, counted up to the cap
     task_ids: frozenset[str]  # those asked for that the team has
-    seats: SeatsUsed | None  # only asked for when the team has a seat limit (its row locked first)
     creator: User | None  # the maker of the API key that creates, when asked and visible
     endpoints: list[WebhookEndpoint]  # the team's enabled endpoints (also kept for the transaction)
 
@@ -63,24 +62,16 @@ _pending_now = and_(Invitation.team_id == bindparam("team"), _is_pending, Invita
 
 
 @functools.cache  # one per shape, its values left open
-def _facts(postgres: bool, *, tasks: bool, seats: bool, account: bool, creator: bool, endpoints: bool) -> Select:
+def _facts(postgres: bool, *, tasks: bool, account: bool, creator: bool, endpoints: bool) -> Select:
     member = select(Membership.user_id).join(User, User.id == Membership.user_id).where(
         Membership.team_id == Team.id, User.email_normalized == bindparam("email")).exists()
-    counted = select(Invitation.id).where(_pending_now)
-    if not seats:  # the cap alone: counting stops there
-        counted = counted.limit(bindparam("cap"))
+    counted = select(Invitation.id).where(_pending_now).limit(bindparam("cap"))  # for the cap: counting stops there
     columns = [member.label("is_member"),
                select(func.count()).select_from(counted.subquery()).scalar_subquery().label("pending_count")]
     if tasks:
         found = Task.id.in_(bindparam("tasks", expanding=True))
         joined = func.string_agg(Task.id, literal_column("' '")) if postgres else func.group_concat(Task.id, " ")
         columns.append(select(joined).where(Task.team_id == Team.id, found).scalar_subquery().label("task_ids"))
-    if seats:
-        columns += [
-            select(func.count()).select_from(Membership).where(Membership.team_id == Team.id)
-            .scalar_subquery().label("members"),
-            select(func.count()).select_from(JoinRequest).where(
-                JoinRequest.team_id == Team.id, JoinRequest.status.in_(OPEN_REQUESTS)).scalar_subquery().label("open")]
     if account:  # across every team: on PostgreSQL through the narrow definer lookup, as accounts.email_taken
         lookup = (select(literal_column("1")).select_from(func.teamgate_user_by_email(bindparam("email")))
                   if postgres else select(User.id).where(User.email_normalized == bindparam("email")))
@@ -100,12 +91,11 @@ def _facts(postgres: bool, *, tasks: bool, seats: bool, account: bool, creator: 
 
 
 async def facts(db: AsyncSession, *, team_id: str, email_normalized: str, now: datetime, cap: int,
-                task_ids: Sequence[str], seats: bool, account: bool, creator_id: str | None) -> CreateFacts | None:
-    """Everything a create decides on, in one statement; None when the team is not visible. With
-    `seats`, the caller has locked the team row first (teams.lock_team): counted after the lock,
-    in a statement of their own snapshot, concurrent creates count one after another."""
+                task_ids: Sequence[str], account: bool, creator_id: str | None) -> CreateFacts | None:
+    """Everything a create decides on but the seats, in one statement; None when the team is not
+    visible. (The seats are counted apart, after the team's row is locked: `seats_used`.)"""
     known = webhooks_repo.known(db, team_id)
-    query = _facts(enforced(db), tasks=bool(task_ids), seats=seats, account=account, creator=creator_id is not None,
+    query = _facts(enforced(db), tasks=bool(task_ids), account=account, creator=creator_id is not None,
                    endpoints=known is None)
     rows = (await db.execute(query, {"team": team_id, "email": email_normalized, "now": now, "cap": cap,
                                      "tasks": list(task_ids), "creator": creator_id})).all()
@@ -120,9 +110,24 @@ async def facts(db: AsyncSession, *, team_id: str, email_normalized: str, now: d
     return CreateFacts(
         is_member=bool(first["is_member"]), account_exists=bool(first.get("account_exists")), pending=pending,
         pending_count=first["pending_count"] or 0, task_ids=frozenset((first.get("task_ids") or "").split()),
-        seats=SeatsUsed(members=first["members"], pending_invitations=first["pending_count"],
-                        open_join_requests=first["open"]) if seats else None,
         creator=first.get("creator"), endpoints=known)
+
+
+_SEATS_USED = select(
+    select(func.count()).select_from(Membership).where(Membership.team_id == bindparam("team"))
+    .scalar_subquery().label("members"),
+    select(func.count()).select_from(select(Invitation.id).where(_pending_now).subquery())
+    .scalar_subquery().label("pending"),
+    select(func.count()).select_from(JoinRequest).where(JoinRequest.team_id == bindparam("team"),
+                                                        JoinRequest.status.in_(OPEN_REQUESTS))
+    .scalar_subquery().label("open"))
+
+
+async def seats_used(db: AsyncSession, team_id: str, now: datetime) -> SeatsUsed:
+    """What services/seats.used counts (members, pending invitations, open join requests), in one
+    statement: one snapshot, taken after the team's row was locked."""
+    members, pending, open_requests = (await db.execute(_SEATS_USED, {"team": team_id, "now": now})).one()
+    return SeatsUsed(members=members, pending_invitations=pending, open_join_requests=open_requests)
 
 
 async def pending_row(db: AsyncSession, team_id: str, email_normalized: str) -> Invitation | None:
