@@ -1,6 +1,7 @@
 """A new invitation in two steps (issue 17, phase 2): every fact its rules decide on, read in one
-statement under the team's row-level scope, then its rows written, on PostgreSQL in one
-statement. The rules stay in services/invitations.py; this module only gathers and writes.
+statement under the team's row-level scope (the seats, when the team has a limit, in one more,
+after its row is locked), then its rows written, on PostgreSQL in one statement. The rules stay
+in services/invitations.py; this module only gathers and writes.
 
 The statements are built once per shape (which facts are asked for), their values left open, so
 SQLAlchemy neither rebuilds nor re-keys them per create (benchmarks/README.md, issue 17)."""
@@ -161,7 +162,8 @@ async def write(db: AsyncSession, invitation: Invitation, rows: Sequence[AuditEv
     """Insert the invitation unless the address already has a pending one in the team (the
     partial unique index decides, as invitations.insert_unless_pending), and with it `rows` (its
     audit event, email, webhook deliveries). False, and nothing written, when a concurrent create
-    won. PostgreSQL: one statement. SQLite: the invitation, then the rows as ordinary inserts."""
+    won. PostgreSQL: one statement. SQLite: the invitation's INSERT, then the rows added to the
+session (written by its flush, as before); SQLite serialises writers, so nothing comes between."""
     if not enforced(db):
         if not await invitations_repo.insert_unless_pending(db, invitation):
             return False
