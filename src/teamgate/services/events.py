@@ -10,13 +10,20 @@ from teamgate.domain.delivery import DeliveryStatus
 from teamgate.runtime import Runtime
 from teamgate.services import payloads, webhooks
 from teamgate.services.context import Actor
-from teamgate.storage.models import Invitation, JoinRequest, Membership, User
+from teamgate.storage.models import Invitation, JoinRequest, Membership, OutboxMessage, User, WebhookEndpoint
 from teamgate.storage.repositories import invitations as invitations_repo
 
 
 async def invitation(db: AsyncSession, rt: Runtime, type: str, row: Invitation, actor: Actor | None = None) -> None:
     await webhooks.emit(db, rt, team_id=row.team_id, type=type, data=payloads.invitation(row, rt.clock.now()),
                         actor=actor)
+
+
+def invitation_deliveries(rt: Runtime, type: str, row: Invitation, endpoints: list[WebhookEndpoint],
+                          actor: Actor | None = None) -> list[OutboxMessage]:
+    """What `invitation` queues, built for the team's enabled `endpoints` and not yet added: a
+    create writes them in the statement that inserts the invitation."""
+    return webhooks.event_messages(rt, endpoints, type=type, data=payloads.invitation(row, rt.clock.now()), actor=actor)
 
 
 async def member(db: AsyncSession, rt: Runtime, type: str, m: Membership, u: User,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,12 +20,14 @@ from teamgate.ratelimit import EmailQuota
 from teamgate.runtime import Runtime
 from teamgate.services import audit, events, oidc_clients, outbox, seats
 from teamgate.services.context import Actor, TeamContext
-from teamgate.storage.models import Invitation, Team
+from teamgate.storage.after_commit import call_after_commit
+from teamgate.storage.models import AuditEvent, Invitation, OutboxMessage, Team, User
 from teamgate.storage.repositories import accounts as accounts_repo
 from teamgate.storage.repositories import api_keys as keys_repo
+from teamgate.storage.repositories import invitation_create as create_repo
 from teamgate.storage.repositories import invitations as repo
-from teamgate.storage.repositories import tasks as tasks_repo
 from teamgate.storage.repositories import teams as teams_repo
+from teamgate.storage.scope import act_for
 
 MANAGE = roles.INVITATIONS_MANAGE
 
@@ -62,19 +65,27 @@ def grantable_role(rt: Runtime, ctx: TeamContext, name: str) -> Role:
     return role
 
 
-async def _check_seats(db: AsyncSession, rt: Runtime, team: Team) -> None:
-    """Members, pending invitations and open join requests may not exceed the seat limit (services/seats.py)."""
-    await seats.ensure_free(db, rt, team)
+async def _check_seats(db: AsyncSession, rt: Runtime, team: Team, *, in_one_statement: bool = False) -> None:
+    """Members, pending invitations and open join requests may not exceed the seat limit
+    (services/seats.py: the team's row locked, then the seats counted; a create counts them in
+    one statement)."""
+    count = functools.partial(create_repo.seats_used, db, team.id, rt.clock.now()) if in_one_statement else None
+    await seats.ensure_free(db, rt, team, count=count)
 
 
-async def _check_pending_cap(db: AsyncSession, rt: Runtime, team_id: str) -> None:
+def _pending_cap_reached(rt: Runtime, pending: int) -> None:
     """An abuse cap on outstanding invitations. Counted without a lock (it would serialise every
     create in the team), so concurrent creates may overshoot it by the few in flight; the seat
     limit, a product rule, is the exact one."""
     cap = rt.settings.max_pending_invitations
-    if await repo.count_pending(db, team_id, rt.clock.now(), at_most=cap) >= cap:
+    if pending >= cap:
         raise errors.PendingLimitReached(f"The team has {cap} pending invitations, the most allowed; cancel some or "
                                          "wait for them to be answered.")
+
+
+async def _check_pending_cap(db: AsyncSession, rt: Runtime, team_id: str) -> None:
+    cap = rt.settings.max_pending_invitations
+    _pending_cap_reached(rt, await repo.count_pending(db, team_id, rt.clock.now(), at_most=cap))
 
 
 def _mark_queued(invitation: Invitation, now: datetime) -> None:
@@ -84,23 +95,32 @@ def _mark_queued(invitation: Invitation, now: datetime) -> None:
         setattr(invitation, column, value)
 
 
-def _enqueue(db: AsyncSession, rt: Runtime, invitation: Invitation, team: Team, token: str, *, resend: bool) -> None:
+def _message(rt: Runtime, invitation: Invitation, team: Team, token: str, *, resend: bool) -> dict[str, Any]:
     message = rt.templates.invitation(
         product=rt.settings.product_name, team=team.name, inviter=invitation.inviter_name, role=invitation.role,
         url=rt.settings.invite_url(token), expires_at=invitation.expires_at, now=rt.clock.now(), resend=resend)
-    outbox.enqueue(db, rt, recipient=invitation.email, message=message, kind="invitation.resend" if resend else
-                   "invitation", team_id=team.id, invitation_id=invitation.id)
+    return {"recipient": invitation.email, "message": message, "kind": "invitation.resend" if resend else "invitation",
+            "team_id": team.id, "invitation_id": invitation.id}
 
 
-async def _inviter(db: AsyncSession, ctx: TeamContext, team: Team) -> dict[str, Any]:
+def _enqueue(db: AsyncSession, rt: Runtime, invitation: Invitation, team: Team, token: str, *, resend: bool) -> None:
+    outbox.enqueue(db, rt, **_message(rt, invitation, team, token, resend=resend))
+
+
+def _inviter(ctx: TeamContext, team: Team, creator: User | None) -> dict[str, Any]:
     """Who grants the invitation (the person or the key), and the name the invitee sees: the
-    person, or for an API key the person who made it, else the team."""
+    person, or for an API key the person who made it (`creator`, as far as the team sees them),
+    else the team."""
     key, name = ctx.actor.api_key, ctx.actor.name
     if key is not None:
-        creator = await accounts_repo.user_by_id(db, key.created_by_user_id) if key.created_by_user_id else None
         name = creator.name if creator is not None else team.name
     return {"invited_by_user_id": ctx.actor.user.id if ctx.actor.user else None,
             "invited_by_api_key_id": key.id if key else None, "inviter_name": name}
+
+
+async def _key_creator(db: AsyncSession, ctx: TeamContext) -> User | None:
+    key = ctx.actor.api_key
+    return await accounts_repo.user_by_id(db, key.created_by_user_id) if key and key.created_by_user_id else None
 
 
 async def create(db: AsyncSession, rt: Runtime, ctx: TeamContext, *, email: str, role: str,
@@ -131,31 +151,27 @@ async def _create(db: AsyncSession, rt: Runtime, ctx: TeamContext, address: Emai
                   redirect_url: str | None) -> Issued:
     granted = grantable_role(rt, ctx, role)
     task_ids = list(dict.fromkeys(task_ids or []))
-    missing = set(task_ids) - await tasks_repo.existing_ids(db, ctx.team_id, [t for t in task_ids if is_id(t)])
-    if missing:
+    team = await teams_repo.team_by_id(db, ctx.team_id)  # loaded with the key or the membership: no round trip
+    if team is None:
+        raise errors.NotFound("No such team.")
+    now = rt.clock.now()
+    found = await _facts(db, rt, ctx, team, address, [t for t in task_ids if is_id(t)], now)
+    if missing := set(task_ids) - found.task_ids:
         raise errors.ValidationFailed("taskIds", f"unknown task(s) in this team: {', '.join(sorted(missing))}")
     if redirect_url is not None and (problem := await oidc_clients.redirect_url_problem(db, rt, redirect_url)):
         raise errors.ValidationFailed("redirectUrl", problem)
-    team = await teams_repo.team_by_id(db, ctx.team_id)
-    if team is None:
-        raise errors.NotFound("No such team.")
-    if await teams_repo.membership_by_email(db, team.id, address.normalized):
+    if found.is_member:
         raise errors.AlreadyMember(f"{address.display} is already a member of {team.name}.")
-    if not rt.settings.invite_existing_users and await accounts_repo.email_taken(db, address.normalized):
+    if found.account_exists:
         raise errors.AccountExists("An account with this email exists, and this service does not invite existing "
                                    "users.")
-    now = rt.clock.now()
-    existing = await repo.pending_for_email(db, team.id, address.normalized)
-    if existing is not None:
-        if not rules.is_overdue(existing.status, existing.expires_at, now):
+    if found.pending is not None:
+        if not rules.is_overdue(found.pending.status, found.pending.expires_at, now):
             raise errors.InvitationPending(f"{address.display} already has a pending invitation.",
-                                           invitationId=existing.id)
-        existing.status = rules.expire().status
-        audit.record(db, rt, ctx.actor, "invitation.expired", team_id=team.id, target_type="invitation",
-                     target_id=existing.id)
-        await events.invitation(db, rt, "invitation.expired", existing, ctx.actor)
-    await _check_pending_cap(db, rt, team.id)
-    await _check_seats(db, rt, team)
+                                           invitationId=found.pending.id)
+        await _expire_overdue(db, rt, ctx, address)
+    _pending_cap_reached(rt, found.pending_count)
+    await _check_seats(db, rt, team, in_one_statement=True)
 
     days = rt.settings.invitation_ttl_days if expires_in_days is None else expires_in_days
     secrets = _Secrets.new()
@@ -163,22 +179,56 @@ async def _create(db: AsyncSession, rt: Runtime, ctx: TeamContext, address: Emai
         id=new_id("inv"), team_id=team.id, email=address.display, email_normalized=address.normalized,
         role=granted.name, task_ids=task_ids, **secrets.hashes, status=rules.PENDING,
         expires_at=rules.expiry(now, days), lifetime_seconds=int(timedelta(days=days).total_seconds()),
-        **await _inviter(db, ctx, team), created_at=now, send_count=0, delivery_status=delivery.DeliveryStatus.SKIPPED,
-        delivery_attempts=0, redirect_url=redirect_url)
+        **_inviter(ctx, team, found.creator), created_at=now, send_count=0,
+        delivery_status=delivery.DeliveryStatus.SKIPPED, delivery_attempts=0, redirect_url=redirect_url)
     if send_email:  # the delivery state goes in with the row: no second write
         await quota.spend()
         _mark_queued(invitation, now)
-    if not await repo.insert_unless_pending(db, invitation):  # a concurrent create for the same email won
+    # its rows, made as outbox.enqueue, audit.record and events.invitation make them, written with it
+    rows: list[AuditEvent | OutboxMessage] = []
+    if send_email:
+        rows.append(outbox.build(rt, **_message(rt, invitation, team, secrets.mail, resend=False)))
+    event = audit.event(rt, ctx.actor, "invitation.created", team_id=team.id, target_type="invitation",
+                        target_id=invitation.id, email=address.display, role=granted.name, taskIds=task_ids,
+                        sendEmail=send_email)
+    rows += [event, *events.invitation_deliveries(rt, "invitation.created", invitation, found.endpoints, ctx.actor)]
+    if not await create_repo.write(db, invitation, rows):  # a concurrent create for the same email won
         winner = await repo.pending_for_email(db, team.id, address.normalized)
         raise errors.InvitationPending(f"{address.display} already has a pending invitation.",
                                        invitationId=winner.id if winner else None) from None
-    if send_email:
-        _enqueue(db, rt, invitation, team, secrets.mail, resend=False)
-    audit.record(db, rt, ctx.actor, "invitation.created", team_id=team.id, target_type="invitation",
-                 target_id=invitation.id, email=address.display, role=granted.name, taskIds=task_ids,
-                 sendEmail=send_email)
-    await events.invitation(db, rt, "invitation.created", invitation, ctx.actor)
+    audit.counted(db, event)
+    if len(rows) > 1:  # an email or a webhook delivery: the dispatchers send it once this commits
+        call_after_commit(db, rt.outbox_added.ring)
     return Issued(invitation, secrets.link)
+
+
+async def _facts(db: AsyncSession, rt: Runtime, ctx: TeamContext, team: Team, address: Email, task_ids: list[str],
+                 now: datetime) -> create_repo.CreateFacts:
+    """Every fact the create's rules decide on, in one statement, but the seats: those are
+    counted after the team's row is locked (_check_seats), and the lock comes after an overdue
+    invitation is expired, in that order as before, so a create and a resend of the same address
+    take their locks in one order."""
+    await act_for(db, team_id=team.id)  # already so (the key or the console chose the team): no round trip
+    key = ctx.actor.api_key
+    found = await create_repo.facts(
+        db, team_id=team.id, email_normalized=address.normalized, now=now, cap=rt.settings.max_pending_invitations,
+        task_ids=task_ids, account=not rt.settings.invite_existing_users,
+        creator_id=key.created_by_user_id if key is not None else None)
+    if found is None:
+        raise errors.NotFound("No such team.")
+    return found
+
+
+async def _expire_overdue(db: AsyncSession, rt: Runtime, ctx: TeamContext, address: Email) -> None:
+    """The address's pending invitation has run out: it becomes expired (audited, its event sent)
+    before the new one is written. Rare, so its full row is read only here."""
+    existing = await create_repo.pending_row(db, ctx.team_id, address.normalized)
+    if existing is None:  # expired or answered meanwhile: the insert decides
+        return
+    existing.status = rules.expire().status
+    audit.record(db, rt, ctx.actor, "invitation.expired", team_id=ctx.team_id, target_type="invitation",
+                 target_id=existing.id)
+    await events.invitation(db, rt, "invitation.expired", existing, ctx.actor)
 
 
 async def get(db: AsyncSession, ctx: TeamContext, invitation_id: str) -> Invitation:
@@ -258,9 +308,10 @@ async def _resend(db: AsyncSession, rt: Runtime, ctx: TeamContext, invitation: I
                 else timedelta(seconds=invitation.lifetime_seconds))
     secrets = _Secrets.new()  # both old links die
     # whoever resends becomes the inviter: the link must not hang on someone who can no longer grant it
+    inviter = _inviter(ctx, team, await _key_creator(db, ctx))
     if not await repo.transition(db, invitation.id, from_statuses=move.from_statuses, **move.values,
                                  **secrets.hashes, expires_at=now + lifetime,
-                                 lifetime_seconds=int(lifetime.total_seconds()), **await _inviter(db, ctx, team)):
+                                 lifetime_seconds=int(lifetime.total_seconds()), **inviter):
         await repo.refresh(db, invitation)
         rules.ensure_resendable(invitation.status)
     await repo.refresh(db, invitation)

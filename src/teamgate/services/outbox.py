@@ -28,13 +28,21 @@ from teamgate.storage.repositories import outbox as repo
 def enqueue(db: AsyncSession, rt: Runtime, *, recipient: str, message: Rendered, kind: str,
             team_id: str | None = None, invitation_id: str | None = None) -> OutboxMessage:
     """The body holds the link, so it is stored encrypted (and erased once sent)."""
-    now = rt.clock.now()
-    body = rt.cipher.encrypt(json.dumps({"text": message.text, "html": message.html}).encode())
-    row = repo.add(db, OutboxMessage(id=new_id("msg"), team_id=team_id, invitation_id=invitation_id, kind=kind,
-                                     recipient=recipient, subject=message.subject, body=body,
-                                     status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now))
+    row = repo.add(db, build(rt, recipient=recipient, message=message, kind=kind, team_id=team_id,
+                             invitation_id=invitation_id))
     call_after_commit(db, rt.outbox_added.ring)
     return row
+
+
+def build(rt: Runtime, *, recipient: str, message: Rendered, kind: str, team_id: str | None = None,
+          invitation_id: str | None = None) -> OutboxMessage:
+    """The row `enqueue` adds, not yet added (a create writes it with its invitation; whoever
+    writes it rings the dispatchers after commit, as `enqueue` does)."""
+    now = rt.clock.now()
+    body = rt.cipher.encrypt(json.dumps({"text": message.text, "html": message.html}).encode())
+    return OutboxMessage(id=new_id("msg"), team_id=team_id, invitation_id=invitation_id, kind=kind,
+                         recipient=recipient, subject=message.subject, body=body, status=OutboxStatus.QUEUED,
+                         attempts=0, next_attempt_at=now, created_at=now)
 
 
 async def cancel_queued_for(db: AsyncSession, invitation_id: str) -> None:

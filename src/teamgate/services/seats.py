@@ -4,6 +4,8 @@ invitation or an approved request turns the seat it held into a membership."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
@@ -21,14 +23,21 @@ async def used(db: AsyncSession, rt: Runtime, team_id: str) -> SeatsUsed:
                      open_join_requests=await requests_repo.count_open(db, team_id))
 
 
-async def ensure_free(db: AsyncSession, rt: Runtime, team: Team, *, adding: int = 1) -> None:
+async def ensure_free(db: AsyncSession, rt: Runtime, team: Team, *, adding: int = 1,
+                      count: Callable[[], Awaitable[SeatsUsed]] | None = None) -> None:
     """Room for `adding` more people on their way in (invitations, join requests). The team row is
     locked first (PostgreSQL; SQLite serialises writers), so concurrent creates and uses of links
-    count one after another. Raises SeatLimitReached."""
+    count one after another; `count` counts them as `used` does (a create: in one statement).
+    Raises SeatLimitReached."""
     if team.seat_limit is None:
         return
     await teams_repo.lock_team(db, team.id)
-    if not has_room(team.seat_limit, (await used(db, rt, team.id)).total, adding):
+    ensure_room(team, await count() if count is not None else await used(db, rt, team.id), adding=adding)
+
+
+def ensure_room(team: Team, seats: SeatsUsed, *, adding: int = 1) -> None:
+    """The rule of ensure_free on seats counted under the team's row lock. Raises SeatLimitReached."""
+    if not has_room(team.seat_limit, seats.total, adding):
         raise errors.SeatLimitReached(f"The team has {team.seat_limit} seats and all are taken, invited or "
                                       "requested.")
 

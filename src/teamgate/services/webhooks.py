@@ -165,11 +165,24 @@ async def emit(db: AsyncSession, rt: Runtime, *, team_id: str, type: str, data: 
     if type not in rules.EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {type!r}")
     await act_for(db, team_id=team_id)
-    endpoints = [e for e in await repo.enabled(db, team_id) if e.disabled_at is None and rules.wants(e.events, type)]
-    if not endpoints:
+    messages = event_messages(rt, await repo.enabled(db, team_id), type=type, data=data, actor=actor)
+    db.add_all(messages)
+    if messages:
+        call_after_commit(db, rt.outbox_added.ring)  # the dispatchers of this process send it at once
+    return messages
+
+
+def event_messages(rt: Runtime, endpoints: list[WebhookEndpoint], *, type: str, data: dict[str, Any],
+                   actor: Actor | None = None) -> list[OutboxMessage]:
+    """The deliveries `emit` queues, built from the team's enabled endpoints and not yet added (a
+    create writes them with its invitation; whoever writes them rings the dispatchers after commit)."""
+    if type not in rules.EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {type!r}")
+    wanting = [e for e in endpoints if e.disabled_at is None and rules.wants(e.events, type)]
+    if not wanting:
         return []
     body, event_id = _body(rt, type, data, actor), new_id("evt")
-    return [_enqueue(db, rt, endpoint, event_id=event_id, event_type=type, body=body) for endpoint in endpoints]
+    return [_message(rt, endpoint, event_id=event_id, event_type=type, body=body) for endpoint in wanting]
 
 
 def _body(rt: Runtime, event_type: str, data: dict[str, Any], actor: Actor | None) -> bytes:
@@ -182,11 +195,15 @@ def _body(rt: Runtime, event_type: str, data: dict[str, Any], actor: Actor | Non
 
 def _enqueue(db: AsyncSession, rt: Runtime, endpoint: WebhookEndpoint, *, event_id: str, event_type: str,
              body: bytes) -> OutboxMessage:
-    now = rt.clock.now()
-    message = OutboxMessage(id=new_id("msg"), team_id=endpoint.team_id, kind=KIND, recipient=endpoint.id,
-                            subject=event_type, body=rt.cipher.encrypt(body), status=OutboxStatus.QUEUED,
-                            attempts=0, next_attempt_at=now, created_at=now, webhook_endpoint_id=endpoint.id,
-                            event_id=event_id)
+    message = _message(rt, endpoint, event_id=event_id, event_type=event_type, body=body)
     db.add(message)
     call_after_commit(db, rt.outbox_added.ring)  # the dispatchers of this process send it at once
     return message
+
+
+def _message(rt: Runtime, endpoint: WebhookEndpoint, *, event_id: str, event_type: str, body: bytes) -> OutboxMessage:
+    now = rt.clock.now()
+    return OutboxMessage(id=new_id("msg"), team_id=endpoint.team_id, kind=KIND, recipient=endpoint.id,
+                         subject=event_type, body=rt.cipher.encrypt(body), status=OutboxStatus.QUEUED,
+                         attempts=0, next_attempt_at=now, created_at=now, webhook_endpoint_id=endpoint.id,
+                         event_id=event_id)

@@ -45,6 +45,17 @@ async def enabled(db: AsyncSession, team_id: str) -> list[WebhookEndpoint]:
     return memo[team_id]
 
 
+def known(db: AsyncSession, team_id: str) -> list[WebhookEndpoint] | None:
+    """The team's enabled endpoints if this transaction has read them already, else None."""
+    return db.info.get(_ENABLED, {}).get(team_id)
+
+
+def remember(db: AsyncSession, team_id: str, endpoints: list[WebhookEndpoint]) -> None:
+    """The team's enabled endpoints, read by a statement that gathered them with other facts (a
+    create's): `enabled` then finds them without asking again."""
+    db.info.setdefault(_ENABLED, {})[team_id] = endpoints
+
+
 def forget(db: AsyncSession) -> None:
     """An endpoint was enabled, disabled, added or removed in this transaction: read them again."""
     db.info.pop(_ENABLED, None)
