@@ -8,7 +8,17 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
-from tests.factories import NEW_PERSON, invite, key_headers, mailed_token, make_api_key, make_team
+from tests.factories import (
+    NEW_PERSON,
+    acting,
+    invite,
+    issue_server_key,
+    key_headers,
+    mailed_token,
+    make_api_key,
+    make_team,
+    sign_in,
+)
 
 pytestmark = pytest.mark.postgres_only
 
@@ -45,18 +55,18 @@ async def test_each_hot_path_runs_its_few_statements_and_no_more(harness, client
     with statements(harness) as accept:  # with the emailed link, as most invitees do
         assert (await client.post(f"{URL}/accept", json={"token": emailed, **NEW_PERSON})).status_code == 200
 
-    # the key lookup sets the team's scope in its own statement, the key with its team comes in the
-    # next one; the token's facts (migration 0014) are one statement: the invitation with its team,
-    # its sender's key or membership and whether an account holds the address, the scope set inside
+    # the key's lookup returns the key and its team and sets the scope, all in one (migration 0013);
+    # the token's facts (migration 0014) are one statement: the invitation with its team, its
+    # sender's key or membership and whether an account holds the address, the scope set inside
     assert len(validate) == 1, validate  # the token's facts
-    assert len(listing) == 3, listing  # key lookup, key with team, the page
-    # key lookup, key with team; then (issue 17, phase 2) one statement for every fact the rules
+    assert len(listing) == 2, listing  # the key with its team, the page
+    # the key with its team; then (issue 17, phase 2) one statement for every fact the rules
     # decide on (member by email, pending for email, pending cap, and (a decision, issue 14) the
     # team's webhook endpoints, read to queue invitation.created in the same transaction: an event
     # is never lost nor invented only if it commits with the change), and one that writes the
     # invitation with its outbox email, audit event and webhook deliveries (storage/repositories/
     # invitation_create.py)
-    assert len(create) == 4, create
+    assert len(create) == 3, create
     # the token's facts (the invitation's row locked: a concurrent accept waits, then finds it
     # accepted), the new account (scope, insert), marking it accepted (naming the new account and
     # read back in the same UPDATE), membership, audit, the session; and (issue 14) the team's
@@ -88,5 +98,31 @@ async def test_a_bulk_create_adds_a_single_creates_statements_per_row_and_a_save
     # read with the first row's facts only, once per transaction
     assert per_row == 4, three
     assert sum(s.startswith("SAVEPOINT") for s in three) == 3
-    # around the rows: the key lookup and its team, and the seats used after (members, pending)
-    assert len(one) - per_row == 4, one
+    # around the rows: the key with its team, and the seats used after (members, pending)
+    assert len(one) - per_row == 3, one
+
+
+async def test_a_session_or_a_server_key_is_found_with_its_rows_in_one_statement(harness, client):
+    team = await make_team(harness.rt, owner_external_id="u-olivia")
+    await sign_in(client, team.owner)  # the session's last-seen time was just written: not again for minutes
+    await invite(client, await make_api_key(harness.rt, team.id), "ann@example.com")
+    server_key = (await issue_server_key(harness.rt)).secret
+    product = harness.client()
+    await product.get(URL, headers=acting(server_key, team.id, "u-olivia"))  # its last use written once
+
+    with statements(harness) as me:
+        assert (await client.get("/api/v1/me")).status_code == 200
+    with statements(harness) as listing:  # in the session's active team
+        assert (await client.get(URL)).status_code == 200
+    with statements(harness) as acted:
+        assert (await product.get(URL, headers=acting(server_key, team.id, "u-olivia"))).status_code == 200
+
+    # the session with its user, and the account held, in one statement (before: the lookup, the
+    # account held, the session with its user); then the person's teams
+    assert len(me) == 2, me
+    # the session; the active team's scope, the caller's membership, the page
+    assert len(listing) == 4, listing
+    # the server key; its person, scoped (before: the id, the scope, the row); the team's scope, the
+    # person's membership, the page, and the use recorded in the team's audit trail
+    assert len(acted) == 6, acted
+    assert all("FOR SHARE" not in s for s in me + listing), me  # the account is held inside the lookup now

@@ -8,8 +8,9 @@ from one request to the next. On SQLite there is no such wall; the data layer's 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
-from sqlalchemy import TextClause, event, text
+from sqlalchemy import Executable, FromClause, Row, TextClause, TextualSelect, event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -67,6 +68,19 @@ def note_scope(db: AsyncSession, *, team_id: str) -> None:
     db.info.setdefault(_CURRENT, {})[TEAM_SETTING] = team_id
 
 
+async def act_for_facts(db: AsyncSession, statement: Executable, params: dict, *, scope: str,
+                        scope_of: Callable[[Row], str]) -> Row | None:
+    """Run a definer function's statement that returns the rows found and, inside the function,
+    scopes the rest of the transaction to them (`scope`, whose value `scope_of` reads from the row
+    returned). One round trip, and no row read under the policies: the function returns them.
+    PostgreSQL only. The first row, or None (and then the scope was left as it was)."""
+    await db.flush()  # as in act_for_found: earlier changes are written under the scope they were made in
+    found = (await db.execute(statement, params)).first()
+    if found is not None:
+        db.info.setdefault(_CURRENT, {})[_SETTING_OF[scope]] = scope_of(found)
+    return found
+
+
 @functools.cache  # a handful of lookups, each on every request that authenticates: built once
 def _scoping(lookup: str, scope: str) -> TextClause:
     setting = _SETTING_OF[scope]
@@ -85,3 +99,13 @@ async def act_for(db: AsyncSession, *, team_id: str | None = None, user_id: str 
     for name, value in changes:
         await db.execute(_SET, {"name": name, "value": value})
         current[name] = value
+
+
+def whole_rows(call: str, *parts: tuple[str | None, FromClause]) -> TextualSelect:
+    """The statement reading a definer function's whole rows, column by column in the models'
+    order and typed as the models' columns, so the ORM loads them as it loads its own selects
+    (`select(Model).from_statement(...)`). `call` names the function with its parameters; each
+    part is (the function's column holding a table's row, or None when the function returns the
+    table's row type itself, the table). A column added to the table and the model is read too."""
+    names = [f'(f.{part})."{c.name}"' if part else f'f."{c.name}"' for part, table in parts for c in table.c]
+    return text(f"SELECT {', '.join(names)} FROM {call} AS f").columns(*(c for _, table in parts for c in table.c))

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import Session, SetupToken, User
-from teamgate.storage.scope import act_for, act_for_found, enforced
+from teamgate.storage.scope import act_for, act_for_facts, enforced, whole_rows
 
 # cross-user definer lookups on the token paths: their statements made once
 _USER_BY_EMAIL = text("SELECT id FROM teamgate_user_by_email(:e)")
@@ -36,12 +36,19 @@ async def user_id_by_external_id(db: AsyncSession, external_id: str) -> str | No
 
 
 async def act_as_user_with_external_id(db: AsyncSession, external_id: str) -> User | None:
-    """The account with this external id, with the transaction scoped to it."""
-    user_id = await user_id_by_external_id(db, external_id)
-    if user_id is None:
-        return None
-    await act_for(db, user_id=user_id)
-    return await db.get(User, user_id)
+    """The account with this external id, with the transaction scoped to it (a server key's
+    person: on every request a product's backend makes for one, so one statement on PostgreSQL,
+    the definer function returning the row and setting the scope, migration 0013)."""
+    if not enforced(db):
+        return await db.scalar(_USER_BY_EXTERNAL_ID, {"x": external_id})
+    found = await act_for_facts(db, _USER_FACTS_BY_EXTERNAL_ID, {"x": external_id}, scope="user_id",
+                                scope_of=lambda row: row[0].id)
+    return found[0] if found is not None else None
+
+
+_USER_FACTS_BY_EXTERNAL_ID = select(User).from_statement(whole_rows(
+    "teamgate_user_facts_by_external_id(:x)", (None, User.__table__)))
+_USER_BY_EXTERNAL_ID = select(User).where(User.external_id == bindparam("x"))
 
 
 async def email_taken(db: AsyncSession, email_normalized: str) -> bool:
@@ -86,21 +93,23 @@ async def count_users(db: AsyncSession) -> int:
 
 
 async def session_by_hash(db: AsyncSession, token_hash: bytes, now: datetime) -> tuple[Session, User] | None:
-    """The live session behind a token, with the transaction scoped to its user."""
-    if not await act_for_found(db, "SELECT id, user_id FROM teamgate_session_by_hash(:h, :now)",
-                               {"h": token_hash, "now": now}, scope="user_id"):
-        return None
-    # Hold the account (shared) for this transaction: an account takeover (which holds it
-    # exclusively) either waits for this request to end, or ends first, and then the session
-    # read below, in a statement of its own, no longer finds the sessions it deleted.
-    await db.execute(_HOLD_ACCOUNT, {"h": token_hash})
-    row = (await db.execute(_SESSION_WITH_USER, {"h": token_hash, "now": now})).first()
+    """The live session behind a token, with its user; the transaction is then scoped to that user.
+
+    On PostgreSQL the account is also held (shared) until the transaction ends: an account
+    takeover (which holds it exclusively) either waits for this request to end, or ends first, and
+    then this lookup no longer finds the sessions it deleted. The definer function takes the lock
+    before it reads the session, each in a statement of its own (migration 0013), in one round trip."""
+    if not enforced(db):  # every SQLite transaction begins IMMEDIATE: they take turns, nothing to hold
+        row = (await db.execute(_SESSION_WITH_USER, {"h": token_hash, "now": now})).first()
+    else:
+        row = await act_for_facts(db, _SESSION_FACTS, {"h": token_hash, "now": now}, scope="user_id",
+                                  scope_of=lambda found: found[0].user_id)
     return (row[0], row[1]) if row else None
 
 
-# every cookie-authenticated request runs these two: built once, their values left open
-_HOLD_ACCOUNT = select(User.id).where(User.id == select(Session.user_id).where(
-    Session.token_hash == bindparam("h")).scalar_subquery()).with_for_update(read=True)
+# every cookie-authenticated request runs one of these: built once, their values left open
+_SESSION_FACTS = select(Session, User).from_statement(whole_rows(
+    "teamgate_session_facts(:h, :now)", ("found_session", Session.__table__), ("account", User.__table__)))
 _SESSION_WITH_USER = (select(Session, User).join(User, User.id == Session.user_id)
                       .where(Session.token_hash == bindparam("h"), Session.expires_at > bindparam("now")))
 
