@@ -10,9 +10,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from sqlalchemy import Executable, FromClause, Row, TextClause, TextualSelect, event, text
+from sqlalchemy import (
+    ColumnClause,
+    Executable,
+    Row,
+    Select,
+    TextClause,
+    column,
+    event,
+    literal_column,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import DeclarativeBase, Session, aliased
 
 TEAM_SETTING = "teamgate.team_id"
 USER_SETTING = "teamgate.user_id"
@@ -101,11 +113,25 @@ async def act_for(db: AsyncSession, *, team_id: str | None = None, user_id: str 
         current[name] = value
 
 
-def whole_rows(call: str, *parts: tuple[str | None, FromClause]) -> TextualSelect:
-    """The statement reading a definer function's whole rows, column by column in the models'
-    order and typed as the models' columns, so the ORM loads them as it loads its own selects
-    (`select(Model).from_statement(...)`). `call` names the function with its parameters; each
-    part is (the function's column holding a table's row, or None when the function returns the
-    table's row type itself, the table). A column added to the table and the model is read too."""
-    names = [f'(f.{part})."{c.name}"' if part else f'f."{c.name}"' for part, table in parts for c in table.c]
-    return text(f"SELECT {', '.join(names)} FROM {call} AS f").columns(*(c for _, table in parts for c in table.c))
+def function_rows(call: str, *parts: tuple[str | None, type[DeclarativeBase]],
+                  extra: tuple[ColumnClause, ...] = ()) -> Select:
+    """An ORM select of a definer function's whole rows, loaded as persistent objects of their
+    models. `call` names the function with its parameters; each part is (the function's column
+    holding a model's row, or None when the function returns the model's row type itself, the
+    model); `extra` are the function's other columns, selected after the models.
+
+    The function is called once (a CTE used more than once is computed once); each row it returns
+    is unpacked into a subquery named as its table's columns, and each model is aliased onto its
+    subquery. An ordinary select, whose compiled form and result map SQLAlchemy caches: a textual
+    statement mapped by position was mapped again on every execution, a third more work. A
+    column added to a table and its model is read too."""
+    found = text(f"SELECT * FROM {call}").columns(
+        *(column(part) for part, _ in parts if part), *extra).cte("f")
+    rows = [select(*(literal_column(f'(f.{part})."{c.name}"' if part else f'f."{c.name}"', c.type).label(c.name)
+                     for c in model.__table__.columns)).select_from(found).subquery(f"f_{n}")
+            for n, (part, model) in enumerate(parts)]
+    models = (aliased(model, row, adapt_on_names=True) for (_, model), row in zip(parts, rows, strict=True))
+    query: Select = select(*models, *(found.c[c.name] for c in extra)).select_from(found)
+    for row in rows:
+        query = query.join(row, true())
+    return query

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import Session, SetupToken, User
-from teamgate.storage.scope import act_for, act_for_facts, enforced, whole_rows
+from teamgate.storage.scope import act_for, act_for_facts, enforced, function_rows
 
 # cross-user definer lookups on the token paths: their statements made once
 _USER_BY_EMAIL = text("SELECT id FROM teamgate_user_by_email(:e)")
@@ -46,8 +46,7 @@ async def act_as_user_with_external_id(db: AsyncSession, external_id: str) -> Us
     return found[0] if found is not None else None
 
 
-_USER_FACTS_BY_EXTERNAL_ID = select(User).from_statement(whole_rows(
-    "teamgate_user_facts_by_external_id(:x)", (None, User.__table__)))
+_USER_FACTS_BY_EXTERNAL_ID = function_rows("teamgate_user_facts_by_external_id(:x)", (None, User))
 _USER_BY_EXTERNAL_ID = select(User).where(User.external_id == bindparam("x"))
 
 
@@ -108,8 +107,7 @@ async def session_by_hash(db: AsyncSession, token_hash: bytes, now: datetime) ->
 
 
 # every cookie-authenticated request runs one of these: built once, their values left open
-_SESSION_FACTS = select(Session, User).from_statement(whole_rows(
-    "teamgate_session_facts(:h, :now)", ("found_session", Session.__table__), ("account", User.__table__)))
+_SESSION_FACTS = function_rows("teamgate_session_facts(:h, :now)", ("found_session", Session), ("account", User))
 _SESSION_WITH_USER = (select(Session, User).join(User, User.id == Session.user_id)
                       .where(Session.token_hash == bindparam("h"), Session.expires_at > bindparam("now")))
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from teamgate.storage.models import ApiKey, Team
-from teamgate.storage.scope import act_for_facts, enforced, whole_rows
+from teamgate.storage.scope import act_for_facts, enforced, function_rows
 
 # Statements on every authenticated request are built once, with their parameters left open: a
 # statement object keeps its cache key, so SQLAlchemy finds its compiled form without rebuilding
@@ -15,9 +16,7 @@ from teamgate.storage.scope import act_for_facts, enforced, whole_rows
 # PostgreSQL: the definer function finds the live key across teams, returns it with its team and
 # scopes the transaction to that team, in one statement (migration 0013). The rows are loaded as
 # persistent objects: a key's last use is written through them.
-_FACTS = (select(ApiKey).options(contains_eager(ApiKey.team))
-          .from_statement(whole_rows("teamgate_api_key_facts(:h)", ("api_key", ApiKey.__table__),
-                                     ("team", Team.__table__))))
+_FACTS = function_rows("teamgate_api_key_facts(:h)", ("api_key", ApiKey), ("team", Team))
 # SQLite has no wall to cross: the key joined to its team
 _LIVE_BY_HASH = (select(ApiKey).where(ApiKey.secret_hash == bindparam("h"), ApiKey.revoked_at.is_(None))
                  .options(joinedload(ApiKey.team, innerjoin=True)))  # most requests read the team next
@@ -29,7 +28,11 @@ async def active_by_hash(db: AsyncSession, secret_hash: bytes) -> ApiKey | None:
     if not enforced(db):
         return await db.scalar(_LIVE_BY_HASH, {"h": secret_hash})
     found = await act_for_facts(db, _FACTS, {"h": secret_hash}, scope="team_id", scope_of=lambda row: row[0].team_id)
-    return found[0] if found is not None else None
+    if found is None:
+        return None
+    key, team = found
+    set_committed_value(key, "team", team)  # as a joined load would: most requests read the team next
+    return key
 
 
 async def by_id(db: AsyncSession, key_id: str) -> ApiKey | None:

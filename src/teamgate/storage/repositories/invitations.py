@@ -15,22 +15,19 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
-    literal_column,
     or_,
     select,
     text,
-    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from teamgate.domain.invitation import EXPIRED, PENDING, REVOKED
 from teamgate.storage.db import rowcount
 from teamgate.storage.models import ApiKey, Invitation, Membership, Team, User
-from teamgate.storage.scope import enforced, note_scope
+from teamgate.storage.scope import enforced, function_rows, note_scope
 
 
 async def in_team(db: AsyncSession, team_id: str, invitation_id: str) -> Invitation | None:
@@ -62,24 +59,10 @@ class TokenFacts:
 _ROWS = ((Invitation, "invitation"), (Team, "team"), (ApiKey, "api_key"), (Membership, "membership"))
 
 
-def _facts_pg() -> Select:
-    """PostgreSQL: the definer function returns whole rows and scopes the transaction to the team
-    in the same statement (migration 0014). Called once (a CTE used more than once is computed once),
-    each row it returns is unpacked into a subquery named as its table's columns, and each model is
-    aliased onto its subquery: an ordinary ORM select, whose compiled form and result map are cached
-    (a textual statement mapped by position was re-mapped on every execution: a third more work)."""
-    facts = text("SELECT * FROM teamgate_invitation_facts(:h, :lock)").columns(
-        *(column(row) for _, row in _ROWS), column("account_id", String), column("account_verified", Boolean)).cte("f")
-    rows = [select(*(literal_column(f"(f.{row}).{c.name}", c.type).label(c.name) for c in model.__table__.columns))
-            .select_from(facts).subquery(f"f_{row}") for model, row in _ROWS]
-    query = select(*(aliased(model, row, adapt_on_names=True) for (model, _), row in zip(_ROWS, rows, strict=True)),
-                   facts.c.account_id, facts.c.account_verified).select_from(facts)
-    for row in rows:
-        query = query.join(row, true())
-    return query
-
-
-_FACTS_PG = _facts_pg()
+# PostgreSQL: the definer function returns whole rows and scopes the transaction to the team in
+# the same statement (migration 0014)
+_FACTS_PG = function_rows("teamgate_invitation_facts(:h, :lock)", *((row, model) for model, row in _ROWS),
+                          extra=(column("account_id", String), column("account_verified", Boolean)))
 # SQLite: the same row from an ordinary join (no walls to cross; writers already take turns)
 _FACTS_SQLITE = (
     select(Invitation, Team, ApiKey, Membership, User.id, User.email_verified_at.is_not(None))

@@ -7,12 +7,12 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.storage.models import ServerKey
-from teamgate.storage.scope import act_for_facts, enforced, whole_rows
+from teamgate.storage.scope import act_for_facts, enforced, function_rows
 
 # on every request a product's backend makes: built once, the hash left open. PostgreSQL: the
 # definer function finds the live key, returns its row and lets the transaction see that row
 # alone, in one statement (migration 0013); the row is persistent (its last use is written).
-_FACTS = select(ServerKey).from_statement(whole_rows("teamgate_server_key_facts(:h)", (None, ServerKey.__table__)))
+_FACTS = function_rows("teamgate_server_key_facts(:h)", (None, ServerKey))
 _LIVE_BY_HASH = select(ServerKey).where(ServerKey.secret_hash == bindparam("h"), ServerKey.revoked_at.is_(None))
 
 
