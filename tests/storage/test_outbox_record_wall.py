@@ -28,7 +28,8 @@ async def _invitation(db, team_id: str) -> str:
         "INSERT INTO invitations (id, team_id, email, email_normalized, role, task_ids, token_hash, status, "
         "expires_at, lifetime_seconds, inviter_name, created_at, send_count, delivery_status, delivery_attempts) "
         "VALUES (:id, :t, :e, :e, 'member', '[]', :h, 'pending', now() + interval '1 day', 86400, 'x', now(), 1, "
-        "'queued', 0)"), {"id": invitation_id, "t": team_id, "e": f"{invitation_id}@x.io", "h": hash_token(invitation_id)})
+        "'queued', 0)"),
+        {"id": invitation_id, "t": team_id, "e": f"{invitation_id}@x.io", "h": hash_token(invitation_id)})
     return invitation_id
 
 
@@ -55,7 +56,7 @@ async def test_it_records_only_the_emails_its_claim_holds_and_only_their_invitat
     async with harness.owner() as db:
         held = [await _invitation(db, team.id) for team in (mine, other)]
         untouched = [await _invitation(db, team.id) for team in (mine, other, mine, mine)]
-        ours = [await _message(db, team.id, invitation, claim="ours") for team, invitation in zip((mine, other), held)]
+        ours = [await _message(db, team.id, invitation, claim="ours") for team, invitation in zip((mine, other), held, strict=True)]
         account = await _message(db, None, None, claim="ours", kind="password_reset")
         theirs = [
             await _message(db, other.id, untouched[1], claim="theirs"),  # another dispatcher's claim
