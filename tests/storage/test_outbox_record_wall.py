@@ -56,7 +56,8 @@ async def test_it_records_only_the_emails_its_claim_holds_and_only_their_invitat
     async with harness.owner() as db:
         held = [await _invitation(db, team.id) for team in (mine, other)]
         untouched = [await _invitation(db, team.id) for team in (mine, other, mine, mine)]
-        ours = [await _message(db, team.id, invitation, claim="ours") for team, invitation in zip((mine, other), held, strict=True)]
+        ours = [await _message(db, team.id, invitation, claim="ours")
+                for team, invitation in zip((mine, other), held, strict=True)]
         account = await _message(db, None, None, claim="ours", kind="password_reset")
         theirs = [
             await _message(db, other.id, untouched[1], claim="theirs"),  # another dispatcher's claim
