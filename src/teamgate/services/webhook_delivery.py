@@ -53,6 +53,7 @@ def _refused(row: outbox_repo.ClaimedRow, code: str, message: str) -> Job:
 async def prepare(db: AsyncSession, rt: Runtime, rows: list[outbox_repo.ClaimedRow]) -> list[Job]:
     """Read each claimed delivery's endpoint within its team's walls, and open what is sealed."""
     now, jobs = rt.clock.now(), []
+    opened: dict[str, list[str]] = {}  # endpoint id -> its live secrets, opened once per batch
     for row in rows:
         await act_for(db, team_id=row.team_id)
         endpoint = await repo.endpoint(db, row.recipient)
@@ -61,9 +62,8 @@ async def prepare(db: AsyncSession, rt: Runtime, rows: list[outbox_repo.ClaimedR
             continue
         try:
             body = rt.cipher.decrypt(row.body or b"")
-            live = [rt.cipher.decrypt(endpoint.secret).decode()]
-            if endpoint.previous_secret and rules.previous_secret_live(endpoint.previous_secret_expires_at, now):
-                live.append(rt.cipher.decrypt(endpoint.previous_secret).decode())
+            if (live := opened.get(endpoint.id)) is None:
+                live = opened[endpoint.id] = _live_secrets(rt, endpoint, now)
         except InvalidToken:
             jobs.append(_refused(row, "unreadable", "The delivery could not be opened (the secret key changed)."))
             continue
@@ -72,14 +72,23 @@ async def prepare(db: AsyncSession, rt: Runtime, rows: list[outbox_repo.ClaimedR
     return jobs
 
 
+def _live_secrets(rt: Runtime, endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    live = [rt.cipher.decrypt(endpoint.secret).decode()]
+    if endpoint.previous_secret and rules.previous_secret_live(endpoint.previous_secret_expires_at, now):
+        live.append(rt.cipher.decrypt(endpoint.previous_secret).decode())
+    return live
+
+
 async def send(client: WebhookClient, rt: Runtime, jobs: list[Job]) -> dict[str, Result]:
     """All at once: each waits at most the client's timeout, so a slow receiver holds up no other."""
+
+    checks: dict = {}  # one address check per host for the batch, made as it is sent
 
     async def one(job: Job) -> Result:
         if job.refusal is not None or job.url is None:
             return job.refusal or Result(None, "unreadable", "Nothing to send.")
         headers = signing.headers(job.event_id, job.body, job.secrets, rt.clock.now())
-        return await client.post(job.url, job.body, headers)
+        return await client.post(job.url, job.body, headers, checks)
 
     results = await asyncio.gather(*(one(job) for job in jobs))
     return {job.id: result for job, result in zip(jobs, results, strict=True)}
