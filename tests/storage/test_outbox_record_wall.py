@@ -20,6 +20,8 @@ from tests.storage.test_service_role_limits import as_service
 pytestmark = pytest.mark.postgres_only
 
 RECORD = "SELECT * FROM teamgate_outbox_record(:claim, CAST(:ids AS text[]), now())"
+DELIVERED = ("SELECT * FROM teamgate_outbox_record_delivered(:claim, CAST(:ids AS text[]), "
+             "CAST(:statuses AS integer[]), CAST(:excerpts AS text[]), now())")
 
 
 async def _invitation(db, team_id: str) -> str:
@@ -34,14 +36,24 @@ async def _invitation(db, team_id: str) -> str:
 
 
 async def _message(db, team_id: str | None, invitation_id: str | None, *, claim: str | None, status: str = "sending",
-                   kind: str = "invitation") -> str:
+                   kind: str = "invitation", endpoint_id: str | None = None) -> str:
     message_id = new_id("msg")
     await db.execute(text(
         "INSERT INTO outbox_messages (id, team_id, invitation_id, kind, recipient, subject, body, status, attempts, "
-        "claim_id, next_attempt_at, created_at) VALUES (:id, :t, :i, :k, 'x@x.io', 's', :b, :s, 2, :c, "
-        "now() + interval '5 minutes', now())"),
-        {"id": message_id, "t": team_id, "i": invitation_id, "k": kind, "b": b"sealed", "s": status, "c": claim})
+        "claim_id, next_attempt_at, created_at, webhook_endpoint_id) VALUES (:id, :t, :i, :k, 'x@x.io', 's', :b, :s, "
+        "2, :c, now() + interval '5 minutes', now(), :w)"),
+        {"id": message_id, "t": team_id, "i": invitation_id, "k": kind, "b": b"sealed", "s": status, "c": claim,
+         "w": endpoint_id})
     return message_id
+
+
+async def _endpoint(db, team_id: str, *, events: str = "[]", disabled: str = "NULL", failing: str = "NULL") -> str:
+    endpoint_id = new_id("whk")
+    await db.execute(text(
+        "INSERT INTO webhook_endpoints (id, team_id, url, description, events, secret, disabled_at, failing_since, "
+        f"created_at) VALUES (:id, :t, 'https://h.example/', '', CAST(:e AS json), :s, {disabled}, {failing}, now())"),
+        {"id": endpoint_id, "t": team_id, "e": events, "s": b"sealed"})
+    return endpoint_id
 
 
 async def _states(harness, table: str, column: str, ids: list[str]) -> dict[str, str]:
@@ -88,16 +100,36 @@ async def test_it_records_only_the_emails_its_claim_holds_and_only_their_invitat
 async def test_it_tells_each_recorded_team_only_its_own_enabled_endpoints_events(harness):
     hooked, bare = await make_team(harness.rt), await make_team(harness.rt, "bare@example.com")
     async with harness.owner() as db:
-        for events, disabled in (('["invitation.delivered"]', None), ('["membership.created"]', None),
+        for events, disabled in (('["invitation.delivered"]', "NULL"), ('["membership.created"]', "NULL"),
                                  ("[]", "now()")):
-            await db.execute(text(
-                "INSERT INTO webhook_endpoints (id, team_id, url, description, events, secret, disabled_at, "
-                f"created_at) VALUES (:id, :t, 'https://h.example/', '', CAST(:e AS json), :s, {disabled or 'NULL'}, "
-                "now())"), {"id": new_id("whk"), "t": hooked.id, "e": events, "s": b"sealed"})
+            await _endpoint(db, hooked.id, events=events, disabled=disabled)
         sent = [await _message(db, team.id, await _invitation(db, team.id), claim="c") for team in (hooked, bare)]
     rows = {row.team_id: row.endpoint_events for row in await as_service(harness, RECORD, {"claim": "c", "ids": sent})}
     assert sorted(map(sorted, rows[hooked.id])) == [["invitation.delivered"], ["membership.created"]]
     assert rows[bare.id] is None
+
+
+async def test_delivered_webhooks_are_recorded_only_where_the_claim_holds_them_with_their_streaks(harness):
+    mine, other = await make_team(harness.rt), await make_team(harness.rt, "other@example.com")
+    async with harness.owner() as db:
+        failing = await _endpoint(db, mine.id, failing="now() - interval '1 day'")
+        fine = await _endpoint(db, other.id)
+        ours = [await _message(db, mine.id, None, claim="ours", kind="webhook", endpoint_id=failing),
+                await _message(db, other.id, None, claim="ours", kind="webhook", endpoint_id=fine)]
+        theirs = [await _message(db, mine.id, None, claim="theirs", kind="webhook", endpoint_id=failing),
+                  await _message(db, mine.id, None, claim="ours", status="queued", kind="webhook", endpoint_id=failing),
+                  await _message(db, mine.id, None, claim="ours")]  # an email: not a delivery
+    everything = [*ours, *theirs]
+    answers = {"ids": everything, "statuses": [204] * 5, "excerpts": ["x" * 500] * 5}
+    recorded = await as_service(harness, DELIVERED, {"claim": "ours", **answers})
+    assert sorted((row.id, row.endpoint_id, row.failing_since is not None) for row in recorded) == sorted(
+        [(ours[0], failing, True), (ours[1], fine, False)])
+    assert await as_service(harness, DELIVERED, {"claim": "ours", **answers}) == []
+    statuses = await _states(harness, "outbox_messages", "status", everything)
+    assert [statuses[m] for m in everything] == ["sent", "sent", "sending", "queued", "sending"]
+    excerpts = await _states(harness, "outbox_messages", "last_response_excerpt", everything)
+    assert [len(excerpts[m] or "") for m in everything] == [200, 200, 0, 0, 0]
+    assert await _states(harness, "webhook_endpoints", "failing_since IS NOT NULL", [failing]) == {failing: True}
 
 
 async def test_the_migration_goes_down_and_up_again_on_postgresql():
@@ -105,7 +137,7 @@ async def test_the_migration_goes_down_and_up_again_on_postgresql():
     admin = await asyncpg.connect(f"{PG_SERVER}/postgres")
     await admin.execute(f'CREATE DATABASE "{name}"')
     engine = make_engine(f"{PG_SERVER.replace('postgresql://', 'postgresql+asyncpg://')}/{name}")
-    exists = text("SELECT count(*) FROM pg_proc WHERE proname = 'teamgate_outbox_record'")
+    exists = text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'teamgate\\_outbox\\_record%'")
 
     def to(revision: str, step):
         def run(connection):
@@ -117,11 +149,11 @@ async def test_the_migration_goes_down_and_up_again_on_postgresql():
     try:
         await migrate(engine)
         async with engine.begin() as conn:
-            assert await conn.scalar(exists) == 1
+            assert await conn.scalar(exists) == 2
             await conn.run_sync(to("0016-1", command.downgrade))  # the one before, however the chain runs
             assert await conn.scalar(exists) == 0
             await conn.run_sync(to("head", command.upgrade))
-            assert await conn.scalar(exists) == 1
+            assert await conn.scalar(exists) == 2
     finally:
         await engine.dispose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

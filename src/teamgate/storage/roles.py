@@ -21,6 +21,7 @@ DEFINER_FUNCTIONS = [
     "teamgate_join_link_by_token(bytea)", "teamgate_invitations_to_remind(timestamptz, double precision, integer)",
     "teamgate_server_key_by_hash(bytea)", "teamgate_user_by_external_id(text)",
     "teamgate_idempotency_purge(timestamptz)", "teamgate_outbox_record(text, text[], timestamptz)",
+    "teamgate_outbox_record_delivered(text, text[], integer[], text[], timestamptz)",
 ]
 # The only columns of `users` the service changes (names, password, proof of the address). Not
 # is_system_owner, id or the address: with UPDATE on the whole table, a service role that sets
