@@ -4,7 +4,9 @@ A real worker process (file email backend, on PostgreSQL as the service role, ra
 Redis) is started on an empty outbox and left to settle; then invitations are created through
 the app in this process, `--count` per scenario, each queuing one email (`emails`) or, with
 `sendEmail: false` and a webhook endpoint on a local receiver, one `invitation.created` delivery
-(`webhooks`). The worker finds them at its next poll and sends them; its CPU time (from /proc)
+(`webhooks`). With `--teams N` the invitations are spread round-robin over N teams (each with its
+own endpoint), as the full benchmark's creates are over its 1,000: a batch then holds many
+teams' messages. The worker finds them at its next poll and sends them; its CPU time (from /proc)
 from before the first is queued to when the outbox is empty, over the count, is the figure.
 The receiver runs in a process of its own, so its CPU is not counted.
 """
@@ -25,7 +27,7 @@ import asyncpg
 import httpx
 
 from benchmarks import system
-from benchmarks.database import ADMIN, DATABASE, drop
+from benchmarks.database import ADMIN, DATABASE, drop, seed_teams
 from benchmarks.profile import summarise
 from benchmarks.service import TEAMGATE, Service
 
@@ -74,19 +76,20 @@ def _settle(pid: int, quiet: float = 1.5) -> float:
         last = now
 
 
-async def _enqueue(service: Service, key: str, scenario: str, count: int, hook_url: str) -> None:
+async def _enqueue(service: Service, keys: list[str], scenario: str, count: int, hook_url: str) -> None:
     os.environ.update(service.env)
     from teamgate.app import create_app  # the settings come from the environment just set
 
     app = create_app(run_dispatcher=False)
     transport = httpx.ASGITransport(app=app)
-    headers = {"X-API-Key": key}
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url=service.url) as client:
         if scenario == "webhooks":
-            made = await client.post("/api/v1/webhooks", headers=headers,
-                                     json={"url": hook_url, "events": ["invitation.created"]})
-            made.raise_for_status()
+            for key in keys:
+                made = await client.post("/api/v1/webhooks", headers={"X-API-Key": key},
+                                         json={"url": hook_url, "events": ["invitation.created"]})
+                made.raise_for_status()
         for n in range(count):
+            headers = {"X-API-Key": keys[n % len(keys)]}
             response = await client.post("/api/v1/team-invitations", headers=headers, json={
                 "email": f"{scenario}-{n}-{time.time_ns()}@bench.example", "role": "member",
                 "sendEmail": scenario == "emails"})
@@ -107,13 +110,15 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--only", type=lambda names: names.split(","), default=["emails", "webhooks"])
+    parser.add_argument("--teams", type=int, default=1, help="spread the invitations over this many teams")
+    parser.add_argument("--port", type=int, default=8765, help="the receiver listens on the next one")
     parser.add_argument("--callgrind", type=Path, default=None,
                         help="run the worker under valgrind's callgrind and print its instructions per message "
                              "(a loaded machine moves CPU times, not instruction counts); dumps go to this folder")
     parser.add_argument("--py-spy", dest="py_spy", type=Path, default=None,
                         help="folder for py-spy's raw samples of the worker, one file per scenario")
     args = parser.parse_args()
-    service = Service(workers=1)
+    service = Service(workers=1, port=args.port)
     service.env.update({"TEAMGATE_WEBHOOK_ALLOW_HTTP": "true", "TEAMGATE_WEBHOOK_ALLOW_PRIVATE": "true",
                         "TEAMGATE_RATE_LIMIT_INVITATIONS_PER_TEAM": "1000000/hour",
                         "TEAMGATE_RATE_LIMIT_INVITATIONS_PER_INVITER": "1000000/hour"})
@@ -122,6 +127,7 @@ def main() -> None:
     worker = None
     try:
         made = service.prepare()
+        keys = [made["load_key"]] if args.teams <= 1 else seed_teams(args.teams, "Q")
         under = []
         if args.callgrind:
             args.callgrind.mkdir(parents=True, exist_ok=True)
@@ -141,7 +147,7 @@ def main() -> None:
                 spy = subprocess.Popen([py_spy, "record", "--pid", str(worker.pid), "--rate", "200", "--format", "raw",
                                         "--output", str(args.py_spy / f"{scenario}.txt")],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            asyncio.run(_enqueue(service, made["load_key"], scenario, args.count, f"http://127.0.0.1:{port}/hook"))
+            asyncio.run(_enqueue(service, keys, scenario, args.count, f"http://127.0.0.1:{port}/hook"))
             while asyncio.run(_waiting()):
                 time.sleep(0.2)
             spent = _settle(worker.pid, quiet=5 if args.callgrind else 1.5) - before

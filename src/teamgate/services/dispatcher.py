@@ -5,7 +5,9 @@ Three steps, so that no transaction stays open while a mail server is slow:
    several dispatchers on several hosts never take the same row) and mark them `sending` under
    a lease with a fresh claim id;
 2. send the batch, outside any transaction, on one SMTP connection;
-3. record each outcome in one short transaction, only where the claim still holds.
+3. record each outcome in one short transaction, only where the claim still holds: the sent
+   emails of every team in one statement (a definer function on PostgreSQL, migration 0015), the
+   others each with its own error, within its team's walls.
 Asked to stop, it finishes the message in hand, records what it sent and hands the rest of the
 batch back (queued, due now) for another dispatcher. One that dies mid-batch leaves its rows
 `sending`; when the lease runs out they are due again (at-least-once: a crash after the server
@@ -161,32 +163,47 @@ class Dispatcher:
     async def _record(self, claim_id: str, claimed: list[Claimed], outcomes: dict[str, Outcome],
                       deferred: dict[str, datetime] | None = None) -> None:
         now, deferred = self.rt.clock.now(), deferred or {}
+        sent = [c for c in claimed if c.message is not None and c.id not in deferred and c.id in outcomes
+                and outcomes[c.id] is None]
+        done = {c.id for c in sent}
         async with unit_of_work(self.rt.sessions) as db:
-            # account mail (no team) first, while the transaction acts for no team: only then may it
-            # be updated (migration 0006); each team's messages are recorded within its own team's
-            # walls, and together: the sent ones (nearly all) in two statements per team, not per message
-            for team_id, group in groupby(sorted(claimed, key=lambda c: (c.team_id is not None, c.team_id or "")),
-                                          key=lambda c: c.team_id):
+            # the sent emails of every team (nearly all of a batch) in one statement across the teams'
+            # walls, with what their teams' endpoints want (repositories/outbox.py, migration 0015)
+            recorded = await repo.record_sent(db, [c.id for c in sent], claim_id, now) if sent else None
+            self._sent(sent)
+            # the rest, each with its own error, within its team's walls: account mail (no team)
+            # first, while the transaction acts for no team: only then may it be updated (migration 0006)
+            rest = sorted((c for c in claimed if c.id not in done), key=lambda c: (c.team_id is not None,
+                                                                                c.team_id or ""))
+            for team_id, group in groupby(rest, key=lambda c: c.team_id):
                 await act_for(db, team_id=team_id)
-                sent = []
                 for c in group:
                     if c.id in deferred:
                         await repo.release(db, c.id, claim_id, deferred[c.id])
                     elif c.message is not None and c.id not in outcomes:  # never attempted: we are stopping
                         await repo.release(db, c.id, claim_id, now)
-                    elif (values := self._outcome(c, outcomes.get(c.id), now))["status"] == delivery.OutboxStatus.SENT:
-                        sent.append(c)
                     else:
-                        await self._record_one(db, claim_id, c, values)
-                if sent:
-                    recorded = await repo.finish_many(db, [c.id for c in sent], claim_id, **delivery.sent(now))
-                    mirrored = [c for c in sent if c.id in recorded and c.invitation_id]  # else another has it now
-                    if mirrored:
-                        await repo.mirror_sent(db, [c.id for c in mirrored], now)
-                    if mirrored and team_id is not None:  # an invitation's email always has its team
-                        await events.deliveries_recorded(
-                            db, self.rt, team_id=team_id, status=delivery.DeliveryStatus.SENT,
-                            invitation_ids=[c.invitation_id for c in mirrored if c.invitation_id is not None])
+                        await self._record_one(db, claim_id, c, self._outcome(c, outcomes.get(c.id), now))
+            if recorded is not None:
+                await self._delivered(db, sent, recorded)
+
+    def _sent(self, sent: list[Claimed]) -> None:
+        """A batch's sent emails: one log line and one count for all of them."""
+        if sent:
+            log.info("email.send.ok", extra={"count": len(sent), "message_ids": [c.id for c in sent]})
+            metrics.EMAILS.labels(delivery.OutboxStatus.SENT).inc(len(sent))
+
+    async def _delivered(self, db: AsyncSession, sent: list[Claimed], recorded: repo.RecordedSent) -> None:
+        """`invitation.delivered` for the recorded invitation emails (not those another dispatcher
+        has now), each team's within its walls; a team whose endpoints want none costs nothing."""
+        by_team: dict[str, list[str]] = {}
+        for c in sent:  # an invitation's email always has its team
+            if c.id in recorded.ids and c.invitation_id and c.team_id in recorded.endpoint_events:
+                by_team.setdefault(c.team_id, []).append(c.invitation_id)
+        for team_id, invitation_ids in sorted(by_team.items()):
+            await events.deliveries_recorded(db, self.rt, team_id=team_id, invitation_ids=invitation_ids,
+                                             status=delivery.DeliveryStatus.SENT,
+                                             endpoint_events=recorded.endpoint_events[team_id])
 
     async def _record_one(self, db: AsyncSession, claim_id: str, c: Claimed, values: dict) -> None:
         """A message that was not sent: retried later or failed, each with its own error."""
@@ -203,14 +220,12 @@ class Dispatcher:
                                                status=status)
 
     def _outcome(self, c: Claimed, error: Outcome, now) -> dict:
+        """A message that was not sent (the sent ones are recorded together, see `_record`)."""
         if c.message is None:
             log.error("email.send.unreadable", extra={"message_id": c.id})
             reason = failure("unreadable")
             return {"status": delivery.unreadable(), "last_error": reason.message, "last_error_code": reason.code}
-        if error is None:
-            log.info("email.send.ok", extra={"message_id": c.id, "attempts": c.attempts})
-            metrics.EMAILS.labels(delivery.OutboxStatus.SENT).inc()
-            return delivery.sent(now)
+        assert error is not None  # a sent one is in `_record`'s batch statement, not here
         status = delivery.after_failure(c.attempts, self.rt.settings.email_max_attempts)
         final = status is delivery.OutboxStatus.FAILED
         reason = classify(error)

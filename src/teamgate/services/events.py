@@ -7,11 +7,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.domain.delivery import DeliveryStatus
+from teamgate.domain.webhooks import wants
 from teamgate.runtime import Runtime
 from teamgate.services import payloads, webhooks
 from teamgate.services.context import Actor
 from teamgate.storage.models import Invitation, JoinRequest, Membership, OutboxMessage, User, WebhookEndpoint
 from teamgate.storage.repositories import invitations as invitations_repo
+from teamgate.storage.repositories import outbox as outbox_repo
+from teamgate.storage.scope import act_for
 
 
 async def invitation(db: AsyncSession, rt: Runtime, type: str, row: Invitation, actor: Actor | None = None) -> None:
@@ -50,11 +53,21 @@ async def delivery_recorded(db: AsyncSession, rt: Runtime, *, team_id: str, invi
 
 
 async def deliveries_recorded(db: AsyncSession, rt: Runtime, *, team_id: str, invitation_ids: list[str],
-                              status: DeliveryStatus) -> None:
-    """delivery_recorded for many invitations of one team (a dispatcher's batch): the team's
-    endpoints are read once, and nothing more is read when none of them wants the event."""
+                              status: DeliveryStatus, endpoint_events: list[list[str]] | None = None) -> None:
+    """delivery_recorded for many invitations of one team (a dispatcher's batch), read in one
+    statement. `endpoint_events`, the `events` lists of the team's enabled endpoints, when the
+    caller has them already (the dispatcher's record returns them): then nothing at all is read
+    when none of them wants the event; else the team's endpoints are read once to know."""
     type = _DELIVERY_EVENTS.get(status)
-    if type is None or not await webhooks.wanted(db, team_id, type):
+    if type is None or not invitation_ids:
         return
-    for invitation_id in invitation_ids:
-        await delivery_recorded(db, rt, team_id=team_id, invitation_id=invitation_id, status=status)
+    if endpoint_events is not None:
+        if not any(wants(events, type) for events in endpoint_events):
+            return
+    elif not await webhooks.wanted(db, team_id, type):
+        return
+    await act_for(db, team_id=team_id)
+    rows = {row.id: row for row in await outbox_repo.invitations_in_team(db, team_id, invitation_ids)}
+    for invitation_id in invitation_ids:  # one event per message sent, as they came
+        if (row := rows.get(invitation_id)) is not None:
+            await invitation(db, rt, type, row)

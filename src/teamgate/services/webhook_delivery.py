@@ -53,6 +53,7 @@ def _refused(row: outbox_repo.ClaimedRow, code: str, message: str) -> Job:
 async def prepare(db: AsyncSession, rt: Runtime, rows: list[outbox_repo.ClaimedRow]) -> list[Job]:
     """Read each claimed delivery's endpoint within its team's walls, and open what is sealed."""
     now, jobs = rt.clock.now(), []
+    opened: dict[str, list[str]] = {}  # endpoint id -> its live secrets, opened once per batch
     for row in rows:
         await act_for(db, team_id=row.team_id)
         endpoint = await repo.endpoint(db, row.recipient)
@@ -61,9 +62,8 @@ async def prepare(db: AsyncSession, rt: Runtime, rows: list[outbox_repo.ClaimedR
             continue
         try:
             body = rt.cipher.decrypt(row.body or b"")
-            live = [rt.cipher.decrypt(endpoint.secret).decode()]
-            if endpoint.previous_secret and rules.previous_secret_live(endpoint.previous_secret_expires_at, now):
-                live.append(rt.cipher.decrypt(endpoint.previous_secret).decode())
+            if (live := opened.get(endpoint.id)) is None:
+                live = opened[endpoint.id] = _live_secrets(rt, endpoint, now)
         except InvalidToken:
             jobs.append(_refused(row, "unreadable", "The delivery could not be opened (the secret key changed)."))
             continue
@@ -72,24 +72,47 @@ async def prepare(db: AsyncSession, rt: Runtime, rows: list[outbox_repo.ClaimedR
     return jobs
 
 
+def _live_secrets(rt: Runtime, endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    live = [rt.cipher.decrypt(endpoint.secret).decode()]
+    if endpoint.previous_secret and rules.previous_secret_live(endpoint.previous_secret_expires_at, now):
+        live.append(rt.cipher.decrypt(endpoint.previous_secret).decode())
+    return live
+
+
 async def send(client: WebhookClient, rt: Runtime, jobs: list[Job]) -> dict[str, Result]:
     """All at once: each waits at most the client's timeout, so a slow receiver holds up no other."""
+
+    checks: dict = {}  # one address check per host for the batch, made as it is sent
 
     async def one(job: Job) -> Result:
         if job.refusal is not None or job.url is None:
             return job.refusal or Result(None, "unreadable", "Nothing to send.")
         headers = signing.headers(job.event_id, job.body, job.secrets, rt.clock.now())
-        return await client.post(job.url, job.body, headers)
+        return await client.post(job.url, job.body, headers, checks)
 
     results = await asyncio.gather(*(one(job) for job in jobs))
     return {job.id: result for job, result in zip(jobs, results, strict=True)}
 
 
 async def record(db: AsyncSession, rt: Runtime, claim_id: str, jobs: list[Job], results: dict[str, Result]) -> None:
-    """Each team's deliveries within its walls, those with the same outcome (nearly all: delivered,
-    the same status) in one statement; the endpoints' streaks follow each result."""
+    """The delivered ones (nearly all) of every team in one statement; the others within each
+    team's walls, those with the same outcome in one statement; the endpoints' streaks follow
+    each result."""
     now = rt.clock.now()
-    for team_id, group in groupby(sorted(jobs, key=lambda j: j.team_id), key=lambda j: j.team_id):
+    delivered = [job for job in jobs if results[job.id].delivered]
+    if delivered:
+        streaks = await outbox_repo.record_delivered(
+            db, [(job.id, results[job.id].status, results[job.id].excerpt or None) for job in delivered], claim_id, now)
+        for job in delivered:
+            if job.id not in streaks:  # our lease ran out and another dispatcher has the delivery now
+                continue
+            if streaks[job.id] is not None:  # a streak to clear: the endpoint, within its team's walls
+                await act_for(db, team_id=job.team_id)
+                if (endpoint := await repo.endpoint(db, job.endpoint_id)) is not None:
+                    _follow(db, rt, endpoint, results[job.id], now)
+            _counted(job, results[job.id], final=True)
+    rest = [job for job in jobs if not results[job.id].delivered]
+    for team_id, group in groupby(sorted(rest, key=lambda j: j.team_id), key=lambda j: j.team_id):
         await act_for(db, team_id=team_id)
         alike: dict[tuple, list[Job]] = {}
         for job in group:
@@ -108,7 +131,10 @@ async def _recorded(db: AsyncSession, rt: Runtime, job: Job, result: Result, val
     endpoint = await repo.endpoint(db, job.endpoint_id)  # read once per endpoint: the session keeps it
     if endpoint is not None and job.refusal is None:
         _follow(db, rt, endpoint, result, now)
-    final = values["status"] != delivery.OutboxStatus.QUEUED
+    _counted(job, result, final=values["status"] != delivery.OutboxStatus.QUEUED)
+
+
+def _counted(job: Job, result: Result, *, final: bool) -> None:
     label = "delivered" if result.delivered else "failed" if final else "retry"
     metrics.WEBHOOKS.labels(label).inc()
     log.info("webhook.send." + label, extra={"message_id": job.id, "event_id": job.event_id,

@@ -24,6 +24,8 @@ DEFINER_FUNCTIONS = [
     "teamgate_invitation_facts(bytea, boolean)",
     "teamgate_api_key_facts(bytea)", "teamgate_session_facts(bytea, timestamptz)", "teamgate_server_key_facts(bytea)",
     "teamgate_user_facts_by_external_id(text)",
+    "teamgate_outbox_record(text, text[], timestamptz)",
+    "teamgate_outbox_record_delivered(text, text[], integer[], text[], timestamptz)",
 ]
 # The only columns of `users` the service changes (names, password, proof of the address). Not
 # is_system_owner, id or the address: with UPDATE on the whole table, a service role that sets

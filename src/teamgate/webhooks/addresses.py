@@ -36,13 +36,20 @@ def forbidden(address: IPAddress) -> bool:
 async def resolve(host: str, port: int, *, allow_private: bool) -> IPAddress:
     """The address to connect to for `host`; refused when any of its addresses is forbidden."""
     try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
-        raise AddressRefused("unresolvable", "The endpoint's host name does not resolve.") from error
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
-    if not addresses:
-        raise AddressRefused("unresolvable", "The endpoint's host name does not resolve.")
+        addresses = [ipaddress.ip_address(host.split("%", 1)[0])]  # an address already: what a lookup answers
+    except ValueError:
+        addresses = await _look_up(host, port)
     if not allow_private and any(forbidden(a) for a in addresses):
         raise AddressRefused("address_refused", "The endpoint resolves to a private, loopback, link-local or "
                                                 "metadata address, which webhooks may not reach.")
     return addresses[0]
+
+
+async def _look_up(host: str, port: int) -> list[IPAddress]:
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise AddressRefused("unresolvable", "The endpoint's host name does not resolve.") from error
+    if not found:
+        raise AddressRefused("unresolvable", "The endpoint's host name does not resolve.")
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]

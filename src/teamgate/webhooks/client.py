@@ -9,7 +9,10 @@ verified for one host is never reused for another that shares its address."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import logging
+import sys
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,6 +24,11 @@ import httpx
 from teamgate.webhooks.addresses import AddressRefused, resolve
 
 log = logging.getLogger("teamgate.webhooks")
+if importlib.util.find_spec("sniffio") is None:
+    # httpcore tries to import it for every lock, event and semaphore it makes (several per
+    # request); a failed import is not remembered and walks sys.path each time (~0.2 ms, most of
+    # a webhook's CPU): remember the failure, as if it had been looked for once
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 READ_LIMIT = 4096
 EXCERPT = 200
 # host name -> the address checked for it, set by `post` for the task that sends
@@ -75,12 +83,21 @@ class WebhookClient:
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False,
                                          transport=_transport())
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Result:
+    async def post(self, url: str, body: bytes, headers: dict[str, str],
+                   checks: dict[tuple[str, int], asyncio.Future] | None = None) -> Result:
+        """`checks`: the address checks of the batch this post is sent with, so that the posts of
+        one batch to one host, sent together, share one lookup made as they are sent (no answer
+        is kept past the batch: the next batch looks the host up again)."""
         target = httpx.URL(url)
         host = target.raw_host.decode("ascii")  # as the pool will name it: IDNA-encoded, no brackets
         port = target.port or (443 if target.scheme == "https" else 80)
         try:
-            address = await resolve(host, port, allow_private=self.allow_private)
+            if checks is None:
+                address = await resolve(host, port, allow_private=self.allow_private)
+            else:
+                if (host, port) not in checks:
+                    checks[host, port] = asyncio.ensure_future(resolve(host, port, allow_private=self.allow_private))
+                address = await asyncio.shield(checks[host, port])  # one post cancelled cancels no other's
         except AddressRefused as refused:
             return Result(None, refused.code, refused.message)
         request = self._client.build_request("POST", target, content=body, headers=headers)

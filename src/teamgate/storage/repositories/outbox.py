@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Integer, Text, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate.domain import delivery
 from teamgate.domain.delivery import OutboxStatus
 from teamgate.storage.db import rowcount
-from teamgate.storage.models import Invitation, OutboxMessage
+from teamgate.storage.models import Invitation, OutboxMessage, WebhookEndpoint
 from teamgate.storage.scope import enforced
 
 
@@ -96,6 +97,83 @@ async def mirror_sent(db: AsyncSession, message_ids: list[str], now: datetime) -
         .values(delivery_status=delivery.delivery_of(OutboxStatus.SENT), delivery_attempts=message,
                 delivery_last_error=None, delivery_last_error_code=None, delivery_sent_at=now)
         .execution_options(synchronize_session=False))
+
+
+@dataclass(frozen=True)
+class RecordedSent:
+    """What `record_sent` recorded: the messages whose claim still held (the others another
+    dispatcher has now), and, for each of their teams with enabled webhook endpoints, the
+    endpoints' `events` lists (the facts for domain/webhooks.wants)."""
+    ids: frozenset[str]
+    endpoint_events: dict[str, list[list[str]]]
+
+
+_RECORD = text("SELECT id, team_id, endpoint_events FROM teamgate_outbox_record(:claim, :ids, :now)").bindparams(
+    bindparam("ids", type_=ARRAY(Text())))
+_ENDPOINT_EVENTS = (select(WebhookEndpoint.team_id, WebhookEndpoint.events)  # SQLite's second step: built once
+                    .where(WebhookEndpoint.disabled_at.is_(None),
+                           WebhookEndpoint.team_id.in_(select(OutboxMessage.team_id)
+                                                       .where(OutboxMessage.id.in_(bindparam("ids", expanding=True))))))
+
+
+async def record_sent(db: AsyncSession, message_ids: list[str], claim_id: str, now: datetime) -> RecordedSent:
+    """The sent emails of a batch, of every team: finished where this claim still holds them, and
+    their invitations' mirrors, as `finish_many` and `mirror_sent` do. On PostgreSQL one statement
+    across the teams' walls (a definer function, migration 0015); on SQLite, which has no walls,
+    those two and a read of the teams' endpoints."""
+    if enforced(db):
+        rows = (await db.execute(_RECORD, {"claim": claim_id, "ids": message_ids, "now": now})).all()
+        events: dict[str, list[list[str]]] = {}
+        for _id, team_id, endpoint_events in rows:
+            if endpoint_events and team_id is not None:
+                events[team_id] = endpoint_events
+        return RecordedSent(frozenset(row[0] for row in rows), events)
+    recorded = await finish_many(db, message_ids, claim_id, **delivery.sent(now))
+    if not recorded:
+        return RecordedSent(frozenset(), {})
+    await mirror_sent(db, list(recorded), now)
+    events = {}
+    for team_id, endpoint_events in await db.execute(_ENDPOINT_EVENTS, {"ids": list(recorded)}):
+        events.setdefault(team_id, []).append(endpoint_events)
+    return RecordedSent(frozenset(recorded), events)
+
+
+_RECORD_DELIVERED = text(
+    "SELECT id, failing_since FROM teamgate_outbox_record_delivered(:claim, :ids, :statuses, :excerpts, :now)"
+).bindparams(bindparam("ids", type_=ARRAY(Text())), bindparam("statuses", type_=ARRAY(Integer())),
+             bindparam("excerpts", type_=ARRAY(Text())))
+
+
+async def record_delivered(db: AsyncSession, answers: list[tuple[str, int | None, str | None]], claim_id: str,
+                           now: datetime) -> dict[str, datetime | None]:
+    """The delivered webhooks of a batch, of every team, each with its answer (id, the receiver's
+    status, the excerpt of its body): finished where this claim still holds them. Returns each
+    recorded delivery's endpoint's `failing_since`. On PostgreSQL one statement across the teams'
+    walls (migration 0015); on SQLite one per answer alike, and a read of the endpoints."""
+    if enforced(db):
+        ids, statuses, excerpts = (list(column) for column in zip(*answers, strict=True))
+        rows = await db.execute(_RECORD_DELIVERED, {"claim": claim_id, "ids": ids, "statuses": statuses,
+                                                    "excerpts": excerpts, "now": now})
+        return dict(rows.tuples().all())
+    alike: dict[tuple[int | None, str | None], list[str]] = {}
+    for message_id, status, excerpt in answers:
+        alike.setdefault((status, excerpt), []).append(message_id)
+    recorded: set[str] = set()
+    for (status, excerpt), message_ids in alike.items():
+        recorded |= await finish_many(db, message_ids, claim_id, **delivery.sent(now), last_response_status=status,
+                                      last_response_excerpt=excerpt)
+    streaks = await db.execute(
+        select(OutboxMessage.id, WebhookEndpoint.failing_since)
+        .outerjoin(WebhookEndpoint, WebhookEndpoint.id == OutboxMessage.webhook_endpoint_id)
+        .where(OutboxMessage.id.in_(recorded)))
+    return dict(streaks.tuples().all())
+
+
+async def invitations_in_team(db: AsyncSession, team_id: str, invitation_ids: list[str]) -> list[Invitation]:
+    """These invitations of one team as they are now (one read: the events of a recorded batch)."""
+    return list(await db.scalars(
+        select(Invitation).where(Invitation.team_id == team_id, Invitation.id.in_(invitation_ids))
+        .order_by(Invitation.id).execution_options(populate_existing=True)))
 
 
 async def release(db: AsyncSession, message_id: str, claim_id: str, due: datetime) -> bool:

@@ -16,7 +16,7 @@ closed. PL/pgSQL, not SQL like the older lookups: it must lock or not on an argu
 scope only when it found something, and its plans are kept for the connection.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 from alembic import op
