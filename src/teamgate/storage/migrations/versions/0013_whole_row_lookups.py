@@ -89,8 +89,11 @@ def upgrade() -> None:
         return
     for signature, (args, returns, body) in DEFINERS.items():
         name = signature.split("(")[0]
+        # ROWS 1: each finds one row or none. The default estimate (1,000 rows) made the statement
+        # that unpacks the rows look like a cross join of billions, and PostgreSQL compiled it with
+        # JIT on every call: 200 ms where it takes a tenth of a millisecond
         op.execute(f"CREATE FUNCTION {name}({args}) RETURNS {returns} LANGUAGE plpgsql VOLATILE SECURITY DEFINER "
-                   f"SET search_path = pg_catalog, pg_temp AS $fn$ {body} $fn$")
+                   f"ROWS 1 SET search_path = pg_catalog, pg_temp AS $fn$ {body} $fn$")
         op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
 
 

@@ -27,6 +27,7 @@ branch_labels = None
 depends_on = None
 
 SIGNATURE = "teamgate_invitation_facts(bytea, boolean)"
+# ROWS 1: one row or none (as in 0013: the default estimate of 1,000 turned JIT on for every call)
 # the two reads differ only in the lock; written once each so each keeps its own cached plan
 FIND = ("SELECT i.id, i.team_id INTO v_id, v_team FROM public.invitations i "
         "WHERE i.token_hash = p_hash OR i.link_token_hash = p_hash")
@@ -34,7 +35,7 @@ FUNCTION = f"""
 CREATE FUNCTION teamgate_invitation_facts(p_hash bytea, p_lock boolean)
 RETURNS TABLE(invitation public.invitations, team public.teams, api_key public.api_keys,
               membership public.memberships, account_id text, account_verified boolean)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 1 SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     v_id text;
     v_team text;
