@@ -154,7 +154,7 @@ async def record_delivered(db: AsyncSession, answers: list[tuple[str, int | None
         ids, statuses, excerpts = (list(column) for column in zip(*answers, strict=True))
         rows = await db.execute(_RECORD_DELIVERED, {"claim": claim_id, "ids": ids, "statuses": statuses,
                                                     "excerpts": excerpts, "now": now})
-        return {message_id: streak for message_id, streak in rows}
+        return dict(rows.all())
     alike: dict[tuple[int | None, str | None], list[str]] = {}
     for message_id, status, excerpt in answers:
         alike.setdefault((status, excerpt), []).append(message_id)
@@ -166,7 +166,7 @@ async def record_delivered(db: AsyncSession, answers: list[tuple[str, int | None
         select(OutboxMessage.id, WebhookEndpoint.failing_since)
         .outerjoin(WebhookEndpoint, WebhookEndpoint.id == OutboxMessage.webhook_endpoint_id)
         .where(OutboxMessage.id.in_(recorded)))
-    return {message_id: streak for message_id, streak in streaks}
+    return dict(streaks.all())
 
 
 async def invitations_in_team(db: AsyncSession, team_id: str, invitation_ids: list[str]) -> list[Invitation]:
