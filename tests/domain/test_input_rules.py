@@ -5,6 +5,7 @@ digests. Boundaries and messages are pinned here, where mutating them is caught 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -164,3 +165,11 @@ class TestPasswordInputs:
             "This password is somewhat easy to guess. Add another word or two. Uncommon words are better.")
         assert password_problem("purple river", min_score=4) == (  # scores 3; neither warning nor suggestion
             "This password is hard to guess. Add another word or two. Uncommon words are better.")
+
+
+def test_a_keys_last_use_is_written_when_never_written_or_over_a_minute_old_and_not_otherwise():
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    assert tokens.last_use_due(None, now)
+    assert tokens.last_use_due(now - timedelta(minutes=1, seconds=1), now)
+    assert not tokens.last_use_due(now - timedelta(minutes=1), now)
+    assert not tokens.last_use_due(now - timedelta(seconds=5), now)

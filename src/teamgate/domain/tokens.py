@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets as _secrets
+from datetime import datetime, timedelta
 
 TOKEN_BYTES = 32
 API_KEY_PREFIX = "tgk_"  # a team's API key
 SERVER_KEY_PREFIX = "tgs_"  # a product backend's server key, across teams (DESIGN 12)
+# a key's last use is written at most this often: a key used on every request is not a write on every request
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def new_token() -> str:
@@ -26,6 +29,11 @@ def new_api_key() -> str:
 
 def new_server_key() -> str:
     return SERVER_KEY_PREFIX + new_token()
+
+
+def last_use_due(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a key's last use, seen `now`, should be written (API keys and server keys alike)."""
+    return last_used_at is None or now - last_used_at > LAST_USED_PRECISION
 
 
 def hash_token(token: str) -> bytes:

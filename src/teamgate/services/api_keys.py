@@ -10,7 +10,6 @@ acting for a person (DESIGN 12)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +17,7 @@ from teamgate import errors
 from teamgate.domain import roles
 from teamgate.domain.ids import is_id, new_id
 from teamgate.domain.roles import KeyChange, Role
-from teamgate.domain.tokens import API_KEY_PREFIX, hash_token, new_api_key
+from teamgate.domain.tokens import API_KEY_PREFIX, hash_token, last_use_due, new_api_key
 from teamgate.runtime import Runtime
 from teamgate.services import audit
 from teamgate.services.context import Actor, TeamContext
@@ -26,7 +25,6 @@ from teamgate.storage.models import ApiKey
 from teamgate.storage.repositories import api_keys as repo
 
 MANAGE = roles.API_KEYS_MANAGE
-LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -120,6 +118,6 @@ async def authenticate(db: AsyncSession, rt: Runtime, secret: str) -> ApiKey | N
         return None
     key = await repo.active_by_hash(db, hash_token(secret))
     now = rt.clock.now()
-    if key is not None and (key.last_used_at is None or now - key.last_used_at > LAST_USED_PRECISION):
+    if key is not None and last_use_due(key.last_used_at, now):
         key.last_used_at = now
     return key

@@ -11,14 +11,13 @@ beside them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from teamgate import errors
 from teamgate.domain.ids import is_id, new_id
 from teamgate.domain.text import external_id_problem, name_problem
-from teamgate.domain.tokens import SERVER_KEY_PREFIX, hash_token, new_server_key
+from teamgate.domain.tokens import SERVER_KEY_PREFIX, hash_token, last_use_due, new_server_key
 from teamgate.runtime import Runtime
 from teamgate.services import audit, teams
 from teamgate.services.context import Actor, TeamContext
@@ -27,7 +26,6 @@ from teamgate.storage.repositories import accounts as accounts_repo
 from teamgate.storage.repositories import server_keys as repo
 from teamgate.storage.repositories import teams as teams_repo
 
-LAST_USED_PRECISION = timedelta(minutes=1)
 USED = "server_key.used"
 
 
@@ -73,7 +71,7 @@ async def authenticate(db: AsyncSession, rt: Runtime, secret: str) -> ServerKey 
         return None
     key = await repo.active_by_hash(db, hash_token(secret))
     now = rt.clock.now()
-    if key is not None and (key.last_used_at is None or now - key.last_used_at > LAST_USED_PRECISION):
+    if key is not None and last_use_due(key.last_used_at, now):
         key.last_used_at = now
     return key
 
