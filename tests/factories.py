@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from teamgate.services import accounts, api_keys, server_keys, teams
 from teamgate.services.context import Actor, TeamContext, system_owner_role
 from teamgate.storage.db import make_engine, session_factory, unit_of_work
-from teamgate.storage.models import Membership, User
+from teamgate.storage.models import Invitation, Membership, User
 from teamgate.storage.scope import act_for
 
 PASSWORD = "correct horse battery staple"
@@ -205,3 +206,15 @@ def metric_samples(text: str) -> dict[tuple, float]:
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
 
+
+
+def invitation_row(now: datetime, **fields) -> Invitation:
+    """An invitation as a row, never stored (encoding and payload tests): sent at `now`, pending
+    for a week, then `fields`."""
+    base = {"id": "inv_1", "team_id": "team_1", "email": "Ann@Example.com", "email_normalized": "ann@example.com",
+            "role": "member", "task_ids": ["task_1"], "token_hash": b"mail", "link_token_hash": b"link",
+            "status": "pending", "expires_at": now + timedelta(days=7), "lifetime_seconds": 604800,
+            "invited_by_user_id": "usr_1", "invited_by_api_key_id": None, "inviter_name": "Olivia Owner",
+            "created_at": now, "send_count": 1, "last_sent_at": now, "delivery_status": "queued",
+            "delivery_attempts": 0}
+    return Invitation(**{**base, **fields})

@@ -13,6 +13,7 @@ from teamgate.api import present
 from teamgate.api import schemas as s
 from teamgate.api.encode import Json
 from teamgate.storage.models import Invitation, Task, Team, User
+from tests.factories import invitation_row
 
 NOW = datetime(2026, 12, 6, 19, 30, 15, 987654, tzinfo=UTC)
 ELSEWHERE = timezone(timedelta(hours=-5, minutes=-30))
@@ -27,13 +28,7 @@ def model_json(model) -> dict:
 
 
 def _invitation(**fields) -> Invitation:
-    base = {"id": "inv_1", "team_id": "team_1", "email": "Ann@Example.com", "email_normalized": "ann@example.com",
-            "role": "member", "task_ids": ["task_1"], "token_hash": b"mail", "link_token_hash": b"link",
-            "status": "pending", "expires_at": NOW + timedelta(days=7), "lifetime_seconds": 604800,
-            "invited_by_user_id": "usr_1", "invited_by_api_key_id": None, "inviter_name": "Olivia Owner",
-            "created_at": NOW, "send_count": 1, "last_sent_at": NOW, "delivery_status": "queued",
-            "delivery_attempts": 0}
-    return Invitation(**{**base, **fields})
+    return invitation_row(NOW, **fields)
 
 
 ROWS = [

@@ -3,10 +3,7 @@ hundred microseconds of Python and the database a round trip, so a change that a
 validate, list, create or accept should be a decision, not an accident. (Speed itself is
 measured in benchmarks/, never here.)"""
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from tests.factories import (
     NEW_PERSON,
@@ -19,25 +16,11 @@ from tests.factories import (
     make_team,
     sign_in,
 )
+from tests.statements import statements
 
 pytestmark = pytest.mark.postgres_only
 
 URL = "/api/v1/team-invitations"
-
-
-@contextmanager
-def statements(harness):
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_):
-        seen.append(statement)
-
-    engine = harness.rt.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def test_each_hot_path_runs_its_few_statements_and_no_more(harness, client):

@@ -3,32 +3,15 @@ take one statement (teamgate_outbox_record: the outcomes and the invitations' mi
 the teams' webhook endpoints want), so a batch of twenty teams' emails takes as many statements
 as one email, and each invitation still shows its own delivery."""
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from tests.factories import invite, key_headers, make_api_key, make_team
+from tests.statements import statements
 
 pytestmark = pytest.mark.postgres_only
 
 # a drain that sends one batch: the claim, the record, then a claim that finds nothing more
 STATEMENTS_PER_BATCH = 3
-
-
-@contextmanager
-def statements(harness):
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_):
-        seen.append(statement)
-
-    engine = harness.rt.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def _shows_sent(client, key, made) -> None:
