@@ -74,12 +74,6 @@ async def act_for_found(db: AsyncSession, lookup: str, params: dict, *, scope: s
     return True
 
 
-def note_scope(db: AsyncSession, *, team_id: str) -> None:
-    """Record a team scope that a definer function set inside its own statement (as act_for_found
-    does for its lookups), so act_for does not set it again."""
-    db.info.setdefault(_CURRENT, {})[TEAM_SETTING] = team_id
-
-
 async def act_for_facts(db: AsyncSession, statement: Executable, params: dict, *, scope: str,
                         scope_of: Callable[[Row], str]) -> Row | None:
     """Run a definer function's statement that returns the rows found and, inside the function,

@@ -27,7 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from teamgate.domain.invitation import EXPIRED, PENDING, REVOKED
 from teamgate.storage.db import rowcount
 from teamgate.storage.models import ApiKey, Invitation, Membership, Team, User
-from teamgate.storage.scope import enforced, function_rows, note_scope
+from teamgate.storage.scope import act_for_facts, enforced, function_rows
 
 
 async def in_team(db: AsyncSession, team_id: str, invitation_id: str) -> Invitation | None:
@@ -60,9 +60,10 @@ _ROWS = ((Invitation, "invitation"), (Team, "team"), (ApiKey, "api_key"), (Membe
 
 
 # PostgreSQL: the definer function returns whole rows and scopes the transaction to the team in
-# the same statement (migration 0014)
+# the same statement (migration 0014); what it reads replaces what the session held of those rows
 _FACTS_PG = function_rows("teamgate_invitation_facts(:h, :lock)", *((row, model) for model, row in _ROWS),
-                          extra=(column("account_id", String), column("account_verified", Boolean)))
+                          extra=(column("account_id", String), column("account_verified", Boolean))
+                          ).execution_options(populate_existing=True)
 # SQLite: the same row from an ordinary join (no walls to cross; writers already take turns)
 _FACTS_SQLITE = (
     select(Invitation, Team, ApiKey, Membership, User.id, User.email_verified_at.is_not(None))
@@ -80,11 +81,8 @@ async def token_facts(db: AsyncSession, token_hash: bytes, *, lock: bool = False
     invitation's row is held until the transaction ends (accept, decline): a concurrent use of the
     token waits, then reads it closed."""
     if enforced(db):
-        await db.flush()  # as scope.act_for_found: what was changed so far is written under the scope it was read in
-        row = (await db.execute(_FACTS_PG, {"h": token_hash, "lock": lock},
-                                execution_options={"populate_existing": True})).first()
-        if row is not None:
-            note_scope(db, team_id=row[0].team_id)
+        row = await act_for_facts(db, _FACTS_PG, {"h": token_hash, "lock": lock}, scope="team_id",
+                                  scope_of=lambda found: found[0].team_id)
     else:
         row = (await db.execute(_FACTS_SQLITE, {"h": token_hash})).first()
     if row is None:
