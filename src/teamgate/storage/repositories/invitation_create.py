@@ -148,7 +148,7 @@ def _write(shape: tuple[str, ...]) -> Select:
     """WITH inserted AS (INSERT the invitation ... ON CONFLICT DO NOTHING RETURNING id), then each
     row as INSERT ... SELECT ... FROM inserted: when the invitation lost the race, nothing at all."""
     # the very INSERT ... ON CONFLICT DO NOTHING of invitations.insert_unless_pending, as a CTE
-    inserted = invitations_repo._insert_unless_pending("postgresql").cte("inserted")
+    inserted = invitations_repo.insert_unless_pending_statement("postgresql").cte("inserted")
     query = select(inserted.c.id)
     for n, table_name in enumerate(shape):
         model = _TABLES[table_name]

@@ -109,12 +109,12 @@ async def insert_unless_pending(db: AsyncSession, invitation: Invitation) -> boo
     itself (ON CONFLICT DO NOTHING), so no savepoint is needed to survive losing."""
     await db.flush()  # what this transaction changed first (an expired one's new status) must reach the index
     values = {column.key: getattr(invitation, column.key) for column in Invitation.__table__.columns}
-    inserted = await db.scalar(_insert_unless_pending(db.get_bind().dialect.name), values)
+    inserted = await db.scalar(insert_unless_pending_statement(db.get_bind().dialect.name), values)
     return inserted is not None
 
 
 @functools.cache  # one per dialect, its values left open: not rebuilt and re-keyed, all its values, per create
-def _insert_unless_pending(dialect: str):
+def insert_unless_pending_statement(dialect: str):
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = {c.key: bindparam(c.key, type_=c.type) for c in Invitation.__table__.columns}
     return dialect_insert(Invitation).values(columns).on_conflict_do_nothing(
